@@ -1,0 +1,32 @@
+import { readFileSync } from 'node:fs';
+import type { Redis } from 'ioredis';
+
+/** Lua scripts shipped with this lib (src/lua/*.lua), registered on a client as custom commands. */
+const SCRIPTS = {
+  applyProfile: { file: 'apply-profile.lua', keys: 3 },
+  putDefinition: { file: 'put-definition.lua', keys: 1 },
+} as const;
+
+export type ScriptName = keyof typeof SCRIPTS;
+
+const sources = new Map<ScriptName, string>();
+function source(name: ScriptName): string {
+  let s = sources.get(name);
+  if (s === undefined) {
+    s = readFileSync(new URL(`./lua/${SCRIPTS[name].file}`, import.meta.url), 'utf8');
+    sources.set(name, s);
+  }
+  return s;
+}
+
+type ScriptClient = Redis & Record<ScriptName, (...args: (string | number)[]) => Promise<unknown>>;
+
+/** Defines our scripts on the client (EVALSHA with automatic fallback to EVAL). Idempotent. */
+export function withScripts(redis: Redis): ScriptClient {
+  for (const name of Object.keys(SCRIPTS) as ScriptName[]) {
+    if (typeof (redis as any)[name] !== 'function') {
+      redis.defineCommand(name, { numberOfKeys: SCRIPTS[name].keys, lua: source(name) });
+    }
+  }
+  return redis as ScriptClient;
+}

@@ -1,0 +1,25 @@
+import { z } from 'zod';
+
+/** Processor configuration: parsed once at start-up; every problem reported at once; frozen. */
+const schema = z.object({
+  KAFKA_BROKERS: z.string().min(1, 'KAFKA_BROKERS is required for the processor (comma-separated host:port)'),
+  REDIS_URL: z.string().url('REDIS_URL must be a redis:// URL'),
+  TINYCDP_TOPIC_PREFIX: z.string().regex(/^[A-Za-z0-9._-]*$/).default('tinycdp.'),
+  TINYCDP_REDIS_PREFIX: z.string().regex(/^[A-Za-z0-9._:-]*$/).default('tinycdp:'),
+  TINYCDP_PROCESSOR_GROUP: z.string().min(1).default('tinycdp-processor'),
+  TINYCDP_PARTITIONS: z.coerce.number().int().min(1).max(1024).default(6),
+  TINYCDP_SCHEDULE_INTERVAL_MS: z.coerce.number().int().min(50).max(60_000).default(1000),
+  PORT: z.coerce.number().int().min(0).max(65535).default(4002),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export type ProcessorConfig = Readonly<z.infer<typeof schema>>;
+
+export function parseConfig(env: Record<string, string | undefined>): ProcessorConfig {
+  const r = schema.safeParse(env);
+  if (!r.success) {
+    const problems = r.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`).join('\n');
+    throw new Error(`invalid processor configuration:\n${problems}`);
+  }
+  return Object.freeze(r.data);
+}

@@ -1,0 +1,117 @@
+import type { Consumer, Kafka, Producer } from 'kafkajs';
+import type { Logger } from 'pino';
+import { DefinitionsReader, processorConsumerConfig } from '@tinycdp/kafka';
+import type { DefinitionSource, EventSource, LagReport, LogMessage, OutRecord, RecordSink } from '../ports';
+
+/** A topic sink over a kafkajs producer: resolves once all in-sync replicas acked. */
+export function kafkaSink(producer: Producer, topic: string): RecordSink {
+  return {
+    async send(records: readonly OutRecord[]) {
+      await producer.send({
+        topic,
+        acks: -1,
+        messages: records.map((r) => ({
+          key: r.key,
+          value: r.value,
+          headers: { 'content-type': 'application/json', ...r.headers },
+        })),
+      });
+    },
+  };
+}
+
+/**
+ * The consumer-group edge of the processor. Offsets are resolved (and so committed) only after the
+ * handler resolved, i.e. after state, change events and DLQ records are durable. A thrown
+ * (infrastructure) error makes kafkajs seek back and retry; nothing is skipped.
+ */
+export class KafkaEventSource implements EventSource {
+  private consumer: Consumer | null = null;
+
+  constructor(
+    private readonly kafka: Kafka,
+    private readonly topic: string,
+    private readonly groupId: string,
+    private readonly logger: Logger,
+    private readonly chunkSize = 500,
+  ) {}
+
+  async start(handler: (messages: readonly LogMessage[]) => Promise<void>, onAssignment: (partitions: number[]) => void) {
+    const consumer = this.kafka.consumer(processorConsumerConfig(this.groupId));
+    this.consumer = consumer;
+    consumer.on(consumer.events.GROUP_JOIN, (e) => {
+      const partitions = (e.payload.memberAssignment[this.topic] ?? []).slice().sort((a, b) => a - b);
+      this.logger.info({ partitions }, 'partitions_assigned');
+      onAssignment(partitions);
+    });
+    consumer.on(consumer.events.CRASH, (e) =>
+      this.logger.error({ err: e.payload.error, restart: e.payload.restart }, 'consumer_crashed'),
+    );
+    await consumer.connect();
+    await consumer.subscribe({ topic: this.topic, fromBeginning: true });
+    await consumer.run({
+      autoCommit: true,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: 3,
+      eachBatch: async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale }) => {
+        for (let i = 0; i < batch.messages.length; i += this.chunkSize) {
+          if (!isRunning() || isStale()) return;
+          const chunk = batch.messages.slice(i, i + this.chunkSize);
+          await handler(
+            chunk.map((m) => ({
+              partition: batch.partition,
+              offset: m.offset,
+              key: m.key === null ? null : m.key.toString('utf8'),
+              value: m.value,
+              timestamp: m.timestamp,
+            })),
+          );
+          resolveOffset(chunk[chunk.length - 1]!.offset);
+          await commitOffsetsIfNecessary();
+          await heartbeat();
+        }
+      },
+    });
+  }
+
+  async stop() {
+    await this.consumer?.disconnect();
+    this.consumer = null;
+  }
+
+  async lag(): Promise<LagReport[]> {
+    const admin = this.kafka.admin();
+    await admin.connect();
+    try {
+      const [high, committed] = await Promise.all([
+        admin.fetchTopicOffsets(this.topic),
+        admin.fetchOffsets({ groupId: this.groupId, topics: [this.topic] }),
+      ]);
+      const c = new Map((committed[0]?.partitions ?? []).map((p) => [p.partition, p.offset]));
+      return high.map((h) => {
+        const off = c.get(h.partition) ?? '-1';
+        return { partition: h.partition, committed: off, high: h.high, lag: Number(h.high) - Math.max(Number(off), Number(h.low)) };
+      });
+    } finally {
+      await admin.disconnect();
+    }
+  }
+}
+
+export class KafkaDefinitionSource implements DefinitionSource {
+  private reader: DefinitionsReader | null = null;
+  constructor(
+    private readonly kafka: Kafka,
+    private readonly topic: string,
+  ) {}
+
+  async start(onRecords: (records: { key: string; value: string | null }[]) => Promise<void>) {
+    this.reader = new DefinitionsReader(this.kafka, this.topic, onRecords);
+    await this.reader.start();
+    await this.reader.ready;
+  }
+
+  async stop() {
+    await this.reader?.stop();
+  }
+}

@@ -1,0 +1,178 @@
+import type { Logger } from 'pino';
+import type { CdpEvent } from '@tinycdp/events';
+import {
+  applyEvents,
+  decodeProfile,
+  encodeProfile,
+  encodedFieldsDiff,
+  evaluateProfile,
+  mergeProfiles,
+  retireProfile,
+  type ChangeReason,
+  type Plan,
+  type SegmentChange,
+} from '@tinycdp/engine';
+import { partitionForKey } from '@tinycdp/kafka';
+import { AppError } from '@tinycdp/common';
+import type { LoadedProfile, ProfileRepository, RecordSink } from '../ports';
+
+export interface UpdateDeps {
+  readonly repo: ProfileRepository;
+  readonly changes: RecordSink;
+  readonly plan: () => Plan;
+  readonly numPartitions: number;
+  readonly logger: Logger;
+}
+
+/** What to do to one profile: events to apply (in order) and anonymous profiles to fold into it. */
+export interface ProfileWork {
+  readonly events: CdpEvent[];
+  readonly merges: Set<string>;
+}
+
+export interface UpdateStats {
+  applied: number;
+  duplicates: number;
+  changes: number;
+  conflicts: number;
+}
+
+const MAX_CAS_ATTEMPTS = 8;
+
+/**
+ * Applies work to profiles: load (one pipeline), compute with the pure engine, compare-and-set write
+ * (state + dedupe ids + outbox in one Lua call), publish every pending change, ack it, reschedule.
+ * Safe to repeat: applied message ids are skipped, pending changes are re-published with their
+ * original `sequence`. Throws only for infrastructure faults (the caller retries the whole batch).
+ */
+export async function updateProfiles(
+  deps: UpdateDeps,
+  work: ReadonlyMap<string, ProfileWork>,
+  now: number,
+  reason: ChangeReason,
+): Promise<UpdateStats> {
+  const stats: UpdateStats = { applied: 0, duplicates: 0, changes: 0, conflicts: 0 };
+  let remaining = new Map(work);
+  const published: { id: string; pending: readonly string[] }[] = [];
+  const schedule: { partition: number; id: string; dueAt: number | null }[] = [];
+  const removals = new Set<string>();
+
+  for (let attempt = 1; remaining.size > 0; attempt++) {
+    if (attempt > MAX_CAS_ATTEMPTS) {
+      throw new AppError('unavailable', `profiles kept changing under us: ${[...remaining.keys()].slice(0, 5).join(', ')}`, {
+        retriable: true,
+      });
+    }
+    const plan = deps.plan();
+    const requests: { id: string; messageIds?: string[] }[] = [];
+    for (const [id, w] of remaining) {
+      requests.push({ id, messageIds: w.events.map((e) => e.messageId) });
+      for (const anon of w.merges) if (anon !== id) requests.push({ id: anon });
+    }
+    const loaded = await deps.repo.load(requests);
+    const conflicted = new Map<string, ProfileWork>();
+
+    await Promise.all(
+      [...remaining].map(async ([id, w]) => {
+        const stored = loaded.get(id)!;
+        const fresh = dedupe(w.events, stored.seen);
+        stats.duplicates += w.events.length - fresh.length;
+
+        let state = decodeProfile(stored.fields, id);
+        const merged: string[] = [];
+        for (const anon of w.merges) {
+          const source = anon === id ? undefined : loaded.get(anon);
+          if (!source || source.rev === 0) continue;
+          // Already folded in by an earlier attempt that crashed before removing the source.
+          if (state.anonymousIds[anon] === undefined) state = mergeProfiles(state, decodeProfile(source.fields, anon), plan, now);
+          merged.push(anon);
+        }
+        if (fresh.length > 0) state = applyEvents(state, fresh, plan, now);
+        const evaluated = evaluateProfile(state, plan, now, merged.length > 0 && fresh.length === 0 ? 'merge' : reason);
+        const diff = encodedFieldsDiff(stored.fields, encodeProfile(evaluated.state));
+        const changes = evaluated.changes.map(serializeChange);
+        const dirty =
+          Object.keys(diff.set).length > 0 || diff.del.length > 0 || changes.length > 0 || fresh.length > 0;
+
+        if (!dirty) {
+          published.push({ id, pending: stored.pending });
+        } else {
+          const res = await deps.repo.write(
+            { id, expectedRev: stored.rev, set: diff.set, del: diff.del, messageIds: fresh.map((e) => e.messageId), changes },
+            now,
+          );
+          if (!res.ok) {
+            stats.conflicts++;
+            conflicted.set(id, w);
+            return;
+          }
+          stats.applied += fresh.length;
+          stats.changes += changes.length;
+          published.push({ id, pending: res.pending });
+        }
+        for (const anon of merged) removals.add(anon);
+        schedule.push({ partition: partitionForKey(id, deps.numPartitions), id, dueAt: evaluated.nextDueAt });
+      }),
+    );
+    remaining = conflicted;
+  }
+
+  // Merged anonymous profiles are retired (their memberships exit, reason 'merge') and deleted only
+  // after the identified profile durably holds their data; the target records merged ids, so a crash
+  // before the deletion cannot count them twice.
+  for (const anon of removals) {
+    const retired = await retire(deps.repo, anon, now);
+    published.push({ id: anon, pending: retired });
+    stats.changes += retired.length;
+    schedule.push({ partition: partitionForKey(anon, deps.numPartitions), id: anon, dueAt: null });
+  }
+
+  const records = published.flatMap((p) => p.pending.map((value) => ({ key: p.id, value })));
+  if (records.length > 0) {
+    await deps.changes.send(records);
+    await deps.repo.ackPending(published.filter((p) => p.pending.length > 0).map((p) => ({ id: p.id, count: p.pending.length })));
+  }
+  for (const anon of removals) await deps.repo.remove(anon);
+  await deps.repo.schedule(schedule);
+  return stats;
+}
+
+/** Exits every segment of a profile that is about to disappear; returns its pending changes. */
+async function retire(repo: ProfileRepository, id: string, now: number): Promise<readonly string[]> {
+  for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
+    const stored = (await repo.load([{ id }])).get(id)!;
+    if (stored.rev === 0) return stored.pending;
+    const r = retireProfile(decodeProfile(stored.fields, id), now, 'merge');
+    if (r.changes.length === 0) return stored.pending;
+    const diff = encodedFieldsDiff(stored.fields, encodeProfile(r.state));
+    const res = await repo.write(
+      { id, expectedRev: stored.rev, set: diff.set, del: diff.del, messageIds: [], changes: r.changes.map(serializeChange) },
+      now,
+    );
+    if (res.ok) return res.pending;
+  }
+  throw new AppError('unavailable', `profile ${id} kept changing while being retired`, { retriable: true });
+}
+
+function dedupe(events: readonly CdpEvent[], seen: ReadonlySet<string>): CdpEvent[] {
+  const ids = new Set(seen);
+  const out: CdpEvent[] = [];
+  for (const e of events) {
+    if (ids.has(e.messageId)) continue;
+    ids.add(e.messageId);
+    out.push(e);
+  }
+  return out;
+}
+
+export function serializeChange(c: SegmentChange): string {
+  return JSON.stringify({
+    profileId: c.profileId,
+    userId: c.userId,
+    segment: c.segment,
+    status: c.status,
+    at: c.at,
+    reason: c.reason,
+    sequence: c.sequence,
+  });
+}
