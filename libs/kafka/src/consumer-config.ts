@@ -10,11 +10,11 @@ import type { ConsumerConfig } from 'kafkajs';
  * - maxBytesPerPartition 1 MB, maxWaitTimeInMs 50: small fetch waits keep freshness (p99 < 250 ms).
  * - allowAutoTopicCreation false: topics are created by ensureTopics with explicit settings.
  */
-export function processorConsumerConfig(groupId: string): ConsumerConfig {
+export function processorConsumerConfig(groupId: string, sessionTimeout = 30_000): ConsumerConfig {
   return {
     groupId,
-    sessionTimeout: 30_000,
-    rebalanceTimeout: 60_000,
+    sessionTimeout,
+    rebalanceTimeout: Math.max(2 * sessionTimeout, 10_000),
     heartbeatInterval: 3_000,
     maxBytesPerPartition: 1_048_576,
     maxWaitTimeInMs: 50,

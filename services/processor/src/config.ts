@@ -9,6 +9,8 @@ const schema = z.object({
   TINYCDP_PROCESSOR_GROUP: z.string().min(1).default('tinycdp-processor'),
   TINYCDP_PARTITIONS: z.coerce.number().int().min(1).max(1024).default(6),
   TINYCDP_SCHEDULE_INTERVAL_MS: z.coerce.number().int().min(50).max(60_000).default(1000),
+  /** Kafka group session timeout; lower values move partitions of a dead instance sooner. */
+  TINYCDP_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6000).max(300_000).default(30_000),
   PORT: z.coerce.number().int().min(0).max(65535).default(4002),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });

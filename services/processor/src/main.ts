@@ -1,4 +1,5 @@
 // The processor process: the only place that reads the environment and opens connections.
+process.env.KAFKAJS_NO_PARTITIONER_WARNING ??= '1';
 import { Kafka, logLevel } from 'kafkajs';
 import { Redis } from 'ioredis';
 import pino from 'pino';
@@ -31,7 +32,7 @@ async function main() {
   await producer.connect();
 
   const processor = createProcessor({
-    events: new KafkaEventSource(kafka, topics.events, config.TINYCDP_PROCESSOR_GROUP, logger),
+    events: new KafkaEventSource(kafka, topics.events, config.TINYCDP_PROCESSOR_GROUP, logger, 500, config.TINYCDP_SESSION_TIMEOUT_MS),
     definitions: new KafkaDefinitionSource(kafka, topics.definitions),
     repo: new RedisProfileStore(redis, config.TINYCDP_REDIS_PREFIX),
     changes: kafkaSink(producer, topics.segmentChanges),

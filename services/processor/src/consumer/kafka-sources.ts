@@ -34,10 +34,11 @@ export class KafkaEventSource implements EventSource {
     private readonly groupId: string,
     private readonly logger: Logger,
     private readonly chunkSize = 500,
+    private readonly sessionTimeoutMs = 30_000,
   ) {}
 
   async start(handler: (messages: readonly LogMessage[]) => Promise<void>, onAssignment: (partitions: number[]) => void) {
-    const consumer = this.kafka.consumer(processorConsumerConfig(this.groupId));
+    const consumer = this.kafka.consumer(processorConsumerConfig(this.groupId, this.sessionTimeoutMs));
     this.consumer = consumer;
     consumer.on(consumer.events.GROUP_JOIN, (e) => {
       const partitions = (e.payload.memberAssignment[this.topic] ?? []).slice().sort((a, b) => a - b);
