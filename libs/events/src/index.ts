@@ -1,1 +1,10 @@
-export {};
+export type { CdpEvent, EventType, FieldError } from './types';
+export type { RawMessage } from './message';
+export { EVENT_TYPES, isEventType } from './message';
+export { LIMITS, jsonByteLength, utf8ByteLength } from './limits';
+export { isBlockedId, eventKey } from './identity';
+export { validateMessage } from './validate';
+export type { ValidateOptions, ValidationResult } from './validate';
+export { normalizeMessage, effectiveTimestamp } from './normalize';
+export type { NormalizeOptions } from './normalize';
+export { validateSegmentChange, validateDefinitionValue } from './contracts';

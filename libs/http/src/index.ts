@@ -1,1 +1,10 @@
-export {};
+export { STATUS_BY_CODE, errorMiddleware, toHttpError, bodyParserError } from './errors';
+export type { ErrorBody, ErrorLogger, HttpError } from './errors';
+export { jsonBody } from './body';
+export type { JsonBodyOptions } from './body';
+export { requireScope, scopeSatisfies, principalOf, staticKeyVerifier } from './auth';
+export type { KeyScope, KeyVerifier, Principal, RequireScopeOptions } from './auth';
+export { notFound, healthRoute, metricsRoute, runHealthChecks } from './routes';
+export type { HealthCheck, HealthBody, CheckResult } from './routes';
+export { startServer } from './server';
+export type { RunningServer } from './server';

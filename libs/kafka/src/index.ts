@@ -1,3 +1,9 @@
 // Public API of @tinycdp/kafka. Two owners add exports here: the batching producer (ingest) and
 // topics/consumers (processor). Append; do not reorder.
-export {};
+export { topicNames, topicSpecs, ensureTopics, DEFAULT_TOPIC_SETTINGS } from './topics';
+export type { TopicNames, TopicSettings } from './topics';
+export { murmur2, partitionForKey } from './partitioner';
+export { processorConsumerConfig } from './consumer-config';
+export { DefinitionsReader, DefinitionsWriter } from './definitions-log';
+export type { DefinitionRecord } from './definitions-log';
+export { BatchingProducer, PRODUCER_CONFIG, type BatchingProducerOptions, type ProducerRecord } from './batching-producer';

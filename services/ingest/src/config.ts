@@ -1,0 +1,51 @@
+import { z } from 'zod';
+
+const brokerList = z
+  .string({ error: 'is required (comma-separated host:port list)' })
+  .transform((s) => s.split(',').map((b) => b.trim()).filter((b) => b !== ''))
+  .pipe(
+    z
+      .array(z.string().regex(/^[^\s:]+:\d{1,5}$/, 'each broker must be host:port'))
+      .min(1, 'must list at least one broker (host:port)'),
+  );
+
+/** The ingest process's environment. Parsed once in main.ts; every problem reported at once. */
+export const IngestConfigSchema = z.object({
+  KAFKA_BROKERS: brokerList,
+  PORT: z.coerce.number({ error: 'must be a port number (0-65535)' }).int().min(0).max(65_535).default(4001),
+  TINYCDP_TOPIC_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]*$/, 'may only contain letters, digits, ".", "_" and "-"')
+    .max(200)
+    .default('tinycdp.'),
+  TINYCDP_ADMIN_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export interface IngestConfig {
+  readonly kafkaBrokers: readonly string[];
+  readonly port: number;
+  readonly topicPrefix: string;
+  readonly adminKey: string | undefined;
+  readonly logLevel: string;
+}
+
+/**
+ * Parses the environment into a frozen config.
+ * @throws Error listing every invalid or missing variable (the process must refuse to start).
+ */
+export function loadIngestConfig(env: Readonly<Record<string, string | undefined>>): IngestConfig {
+  const r = IngestConfigSchema.safeParse(env);
+  if (!r.success) {
+    const problems = r.error.issues.map((i) => `  ${String(i.path[0] ?? '(env)')}: ${i.message}`);
+    throw new Error(`invalid ingest configuration:\n${problems.join('\n')}`);
+  }
+  const c = r.data;
+  return Object.freeze({
+    kafkaBrokers: Object.freeze([...c.KAFKA_BROKERS]),
+    port: c.PORT,
+    topicPrefix: c.TINYCDP_TOPIC_PREFIX,
+    adminKey: c.TINYCDP_ADMIN_KEY,
+    logLevel: c.LOG_LEVEL,
+  });
+}

@@ -1,0 +1,55 @@
+// The only file of the ingest service that reads process.env and opens connections.
+import { Kafka, logLevel as kafkaLogLevel } from 'kafkajs';
+import pino from 'pino';
+import { systemClock } from '@tinycdp/common';
+import { startServer, staticKeyVerifier } from '@tinycdp/http';
+import { BatchingProducer, DEFAULT_TOPIC_SETTINGS, PRODUCER_CONFIG, ensureTopics, topicNames, topicSpecs } from '@tinycdp/kafka';
+import { createIngestApp } from './app';
+import { KafkaSink } from './adapters/kafka-sink';
+import { loadIngestConfig } from './config';
+
+async function main(): Promise<void> {
+  const config = loadIngestConfig(process.env);
+  const logger = pino({ name: 'ingest', level: config.logLevel });
+
+  const kafka = new Kafka({ clientId: 'tinycdp-ingest', brokers: [...config.kafkaBrokers], logLevel: kafkaLogLevel.WARN });
+  const admin = kafka.admin();
+  const producer = kafka.producer(PRODUCER_CONFIG);
+  await admin.connect();
+  const names = topicNames(config.topicPrefix);
+  await ensureTopics(admin, topicSpecs(names, DEFAULT_TOPIC_SETTINGS));
+  await producer.connect();
+  const batching = new BatchingProducer(producer);
+
+  // TODO(lead): replace with the Postgres-backed KeyVerifier; until then only TINYCDP_ADMIN_KEY works.
+  const keys = staticKeyVerifier(config.adminKey ? [{ secret: config.adminKey, id: 'bootstrap-admin', scope: 'admin' }] : []);
+
+  const app = createIngestApp({
+    sink: new KafkaSink({ producer: batching, topic: names.events, admin }),
+    keys,
+    clock: systemClock,
+    logger,
+  });
+  const server = await startServer(app, config.port, '0.0.0.0');
+  logger.info({ port: server.port, topic: names.events }, 'ingest_started');
+
+  let stopping = false;
+  const stop = async (signal: string): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'ingest_stopping');
+    await server.close(); // stop taking requests; in-flight ones finish
+    await batching.flush();
+    await producer.disconnect();
+    await admin.disconnect();
+    logger.info('ingest_stopped');
+  };
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+  process.once('SIGINT', () => void stop('SIGINT'));
+}
+
+main().catch((err: unknown) => {
+  // Config errors and start-up failures: print and refuse to start.
+  console.error(err instanceof Error ? err.message : err);
+  process.exit(1);
+});
