@@ -1,0 +1,29 @@
+import { z } from 'zod';
+
+const bool = z
+  .enum(['1', '0', 'true', 'false', 'yes', 'no', 'on', 'off'], { message: 'must be true or false' })
+  .transform((v) => ['1', 'true', 'yes', 'on'].includes(v));
+
+/** Admin configuration: parsed once at start-up; every problem reported at once; frozen. */
+const schema = z.object({
+  DATABASE_URL: z
+    .string({ message: 'DATABASE_URL is required for the admin service (postgres://…)' })
+    .regex(/^postgres(ql)?:\/\//, 'DATABASE_URL must be a postgres:// URL'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(4003),
+  // Operator-chosen secret stored as a fast sha-256: it must be long enough to be unguessable.
+  TINYCDP_ADMIN_KEY: z.string().min(24, 'TINYCDP_ADMIN_KEY must be at least 24 characters').optional(),
+  TINYCDP_MIGRATE: bool.default(true),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export type AdminConfig = Readonly<z.infer<typeof schema>>;
+
+/** Throws one Error listing every invalid variable (values of secrets are never echoed). */
+export function parseConfig(env: Record<string, string | undefined>): AdminConfig {
+  const r = schema.safeParse(env);
+  if (!r.success) {
+    const problems = r.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`).join('\n');
+    throw new Error(`invalid admin configuration:\n${problems}`);
+  }
+  return Object.freeze(r.data);
+}
