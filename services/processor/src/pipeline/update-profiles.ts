@@ -28,6 +28,11 @@ export interface UpdateDeps {
 export interface ProfileWork {
   readonly events: CdpEvent[];
   readonly merges: Set<string>;
+  /**
+   * Memberships and sequence already published for this profile (reconciliation after an in-memory
+   * rebuild): the state is told it is in exactly these segments, so evaluation emits only real changes.
+   */
+  readonly published?: { readonly sequence: number; readonly segments: Readonly<Record<string, number>> };
 }
 
 export interface UpdateStats {
@@ -79,6 +84,10 @@ export async function updateProfiles(
         stats.duplicates += w.events.length - fresh.length;
 
         let state = decodeProfile(stored.fields, id);
+        if (w.published) {
+          state.segments = { ...w.published.segments };
+          state.sequence = Math.max(state.sequence, w.published.sequence);
+        }
         const merged: string[] = [];
         for (const anon of w.merges) {
           const source = anon === id ? undefined : loaded.get(anon);
