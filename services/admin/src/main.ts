@@ -35,6 +35,20 @@ export async function startAdmin(env: Record<string, string | undefined>, publis
     else logger.info({ keyId: r.id, created: r.created }, 'admin_key_ensured');
   }
 
+  let producer: import('kafkajs').Producer | undefined;
+  if (!publisher && config.KAFKA_BROKERS) {
+    const { Kafka, logLevel } = await import('kafkajs');
+    const { DefinitionsWriter, DEFAULT_TOPIC_SETTINGS, ensureTopics, topicNames, topicSpecs } = await import('@tinycdp/kafka');
+    const kafka = new Kafka({ clientId: 'tinycdp-admin', brokers: config.KAFKA_BROKERS.split(','), logLevel: logLevel.WARN });
+    const topics = topicNames(config.TINYCDP_TOPIC_PREFIX);
+    const admin = kafka.admin();
+    await admin.connect();
+    await ensureTopics(admin, topicSpecs(topics, DEFAULT_TOPIC_SETTINGS));
+    await admin.disconnect();
+    producer = kafka.producer();
+    await producer.connect();
+    publisher = new DefinitionsWriter(producer, topics.definitions);
+  }
   const relay = publisher ? new OutboxRelay({ db, publisher, logger: logger.child({ component: 'outbox' }) }) : undefined;
   if (!relay) logger.warn({}, 'outbox_relay_disabled');
   const keys = new PgKeyVerifier(db, { onError: (err) => logger.warn({ err }, 'key_verification_db_error') });
@@ -54,6 +68,7 @@ export async function startAdmin(env: Record<string, string | undefined>, publis
     async stop() {
       await server.close();
       await relay?.stop();
+      await producer?.disconnect();
       await pool.end();
     },
   };

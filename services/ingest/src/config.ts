@@ -18,7 +18,10 @@ export const IngestConfigSchema = z.object({
     .regex(/^[A-Za-z0-9._-]*$/, 'may only contain letters, digits, ".", "_" and "-"')
     .max(200)
     .default('tinycdp.'),
-  TINYCDP_ADMIN_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
+  // API keys live in Postgres (admin writes them); ingest verifies them there, cached.
+  DATABASE_URL: z
+    .string({ error: 'is required (postgres://…): ingest verifies API keys against the admin database' })
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -26,7 +29,7 @@ export interface IngestConfig {
   readonly kafkaBrokers: readonly string[];
   readonly port: number;
   readonly topicPrefix: string;
-  readonly adminKey: string | undefined;
+  readonly databaseUrl: string;
   readonly logLevel: string;
 }
 
@@ -45,7 +48,7 @@ export function loadIngestConfig(env: Readonly<Record<string, string | undefined
     kafkaBrokers: Object.freeze([...c.KAFKA_BROKERS]),
     port: c.PORT,
     topicPrefix: c.TINYCDP_TOPIC_PREFIX,
-    adminKey: c.TINYCDP_ADMIN_KEY,
+    databaseUrl: c.DATABASE_URL,
     logLevel: c.LOG_LEVEL,
   });
 }

@@ -2,7 +2,8 @@
 import { Kafka, logLevel as kafkaLogLevel } from 'kafkajs';
 import pino from 'pino';
 import { systemClock } from '@tinycdp/common';
-import { startServer, staticKeyVerifier } from '@tinycdp/http';
+import { startServer } from '@tinycdp/http';
+import { PgKeyVerifier, PgSqlClient, createPool } from '@tinycdp/postgres';
 import { BatchingProducer, DEFAULT_TOPIC_SETTINGS, PRODUCER_CONFIG, ensureTopics, topicNames, topicSpecs } from '@tinycdp/kafka';
 import { createIngestApp } from './app';
 import { KafkaSink } from './adapters/kafka-sink';
@@ -21,8 +22,9 @@ async function main(): Promise<void> {
   await producer.connect();
   const batching = new BatchingProducer(producer);
 
-  // TODO(lead): replace with the Postgres-backed KeyVerifier; until then only TINYCDP_ADMIN_KEY works.
-  const keys = staticKeyVerifier(config.adminKey ? [{ secret: config.adminKey, id: 'bootstrap-admin', scope: 'admin' }] : []);
+  // Keys are verified against Postgres with a short cache; known keys keep working through a brief outage.
+  const pool = createPool({ connectionString: config.databaseUrl, applicationName: 'tinycdp-ingest', max: 4 });
+  const keys = new PgKeyVerifier(new PgSqlClient(pool), { onError: (err) => logger.warn({ err }, 'key_verification_db_error') });
 
   const app = createIngestApp({
     sink: new KafkaSink({ producer: batching, topic: names.events, admin }),
@@ -42,6 +44,7 @@ async function main(): Promise<void> {
     await batching.flush();
     await producer.disconnect();
     await admin.disconnect();
+    await pool.end();
     logger.info('ingest_stopped');
   };
   process.once('SIGTERM', () => void stop('SIGTERM'));

@@ -61,6 +61,8 @@ export function createProcessor(deps: ProcessorDeps) {
   return {
     plans,
     scheduler,
+    /** The pipeline's dependencies (embedded reconcile and rebuild reuse them). */
+    updateDeps: batchDeps,
     async lag() {
       const lag = await deps.events.lag();
       for (const l of lag) metrics.lag.set({ partition: String(l.partition) }, l.lag);
