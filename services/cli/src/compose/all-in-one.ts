@@ -8,7 +8,8 @@ import { systemClock } from '@tinycdp/common';
 import { createKey, ensureAdminKey, KEY_COLUMNS, toKeyRecord } from '@tinycdp/postgres';
 import { createIngestApp } from '@tinycdp/ingest';
 import { createAdminApp, adminRegistry, OutboxRelay } from '@tinycdp/admin';
-import { createProcessor, foldPublished, reconcileWithPublished, type RecordSink } from '@tinycdp/processor';
+import type { Processor } from '@tinycdp/processor';
+import { ProcessorRunner } from './processor-runner';
 import { parseAllInOneConfig, type AllInOneConfig } from './config';
 import { openConfigBackend, openLogBackend, openStateBackend, type ConfigBackend, type LogBackend, type StateBackend } from './backends';
 import { createDecideForBackend } from './decide';
@@ -43,26 +44,8 @@ export async function startAllInOne(env: Record<string, string | undefined>, opt
   const bootstrapAdminKey = await ensureBootstrapKey(cfg, config, logger);
 
   // --- processor -------------------------------------------------------------------------------
-  const group = config.TINYCDP_PROCESSOR_GROUP;
-  const rebuilding = state.kind === 'memory';
-  if (rebuilding) await log.resetGroup?.(group); // in-memory state: replay the whole log
-  const gate = replayGate(log.changes, rebuilding);
-  const events = log.events(group, logger.child({ component: 'consumer' }));
-  const processor = createProcessor({
-    events,
-    definitions: log.definitions(),
-    repo: state.repo,
-    changes: gate.sink,
-    dlq: log.dlq,
-    materializer: state.definitions,
-    eventsTopic: log.topics.events,
-    numPartitions: log.numPartitions,
-    clock: systemClock,
-    logger: logger.child({ service: 'processor' }),
-    registry,
-  });
-  await processor.start();
-  if (rebuilding) await finishRebuild(log, state, processor, gate, logger);
+  const runner = new ProcessorRunner(log, state, config.TINYCDP_PROCESSOR_GROUP, logger);
+  await runner.start();
 
   // --- admin, ingest, decide --------------------------------------------------------------------
   const relay = new OutboxRelay({ db: cfg.db, publisher: log.definitionPublisher, logger: logger.child({ component: 'outbox' }) });
@@ -82,11 +65,11 @@ export async function startAllInOne(env: Record<string, string | undefined>, opt
   const controlToken = randomBytes(24).toString('base64url');
   const route = (req: IncomingMessage, res: ServerResponse) => {
     const path = (req.url ?? '/').split('?')[0]!;
-    if (path === '/health') return void health(res, { log, state, cfg, processor });
-    if (path === '/metrics') return void metrics(res, [registry, defaultRegistry, adminRegistry]);
-    if (path === '/processor/health') return void processorHealth(res, processor);
+    if (path === '/health') return void health(res, { log, state, cfg, processor: runner.processor });
+    if (path === '/metrics') return void metrics(res, [registry, runner.registry, defaultRegistry, adminRegistry]);
+    if (path === '/processor/health') return void processorHealth(res, runner.processor);
     if (path === '/v1/segment-changes/stream') return void changeStream(req, res, log, cfg);
-    if (path.startsWith('/internal/v1/keys')) return void control(req, res, cfg, controlToken);
+    if (path.startsWith('/internal/v1/')) return void control(req, res, cfg, controlToken, runner);
     if (path.startsWith('/v1/decide') || path.startsWith('/ofrep/') || path === '/decide/health') return decide.handler(req, res);
     if (path.startsWith('/v1/admin') || path === '/admin/health') return admin(req, res);
     return ingest(req, res);
@@ -112,7 +95,7 @@ export async function startAllInOne(env: Record<string, string | undefined>, opt
       await rm(serverFile, { force: true });
       await decide.close();
       await relay.stop();
-      await processor.stop();
+      await runner.stop();
       await log.close();
       await state.close();
       await cfg.close();
@@ -133,53 +116,7 @@ async function ensureBootstrapKey(cfg: ConfigBackend, config: AllInOneConfig, lo
   return created.key;
 }
 
-/** While the in-memory state is rebuilt from the log, segment changes were already published once: hold them. */
-function replayGate(sink: RecordSink, closed: boolean) {
-  let open = !closed;
-  return {
-    sink: {
-      async send(records: Parameters<RecordSink['send']>[0]) {
-        if (open) await sink.send(records);
-      },
-    } satisfies RecordSink,
-    open() {
-      open = true;
-    },
-  };
-}
-
-/**
- * Waits until the replay reached the log's end as of start-up, then publishes exactly the differences
- * between what subscribers were told before the restart and the rebuilt state (see reconcileWithPublished).
- */
-async function finishRebuild(
-  log: LogBackend,
-  state: StateBackend,
-  processor: ReturnType<typeof createProcessor>,
-  gate: ReturnType<typeof replayGate>,
-  logger: Logger,
-) {
-  const t0 = Date.now();
-  const targets = new Map((await processor.lag()).map((l) => [l.partition, Number(l.high)]));
-  for (;;) {
-    const lag = await processor.lag();
-    if (lag.every((l) => Number(l.committed) >= (targets.get(l.partition) ?? 0))) break;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  const published = foldPublished((await log.readChanges?.()) ?? []);
-  const ids: string[] = [];
-  let cursor = '0';
-  do {
-    const page = await state.repo.listProfileIds(cursor, 1000);
-    ids.push(...page.ids);
-    cursor = page.cursor;
-  } while (cursor !== '0');
-  gate.open();
-  const r = await reconcileWithPublished(processor.updateDeps, published, ids, systemClock.now());
-  logger.info({ profiles: ids.length, changes: r.changes, ms: Date.now() - t0 }, 'state_rebuilt_from_log');
-}
-
-async function health(res: ServerResponse, b: { log: LogBackend; state: StateBackend; cfg: ConfigBackend; processor: ReturnType<typeof createProcessor> }) {
+async function health(res: ServerResponse, b: { log: LogBackend; state: StateBackend; cfg: ConfigBackend; processor: Processor }) {
   const checks: Record<string, { status: string; latencyMs?: number; error?: string }> = {};
   const probe = async (name: string, fn: () => Promise<unknown>) => {
     const t0 = performance.now();
@@ -200,7 +137,7 @@ async function health(res: ServerResponse, b: { log: LogBackend; state: StateBac
   json(res, ok ? 200 : 503, { status: ok ? 'ok' : 'degraded', service: 'tinycdp', checks });
 }
 
-async function processorHealth(res: ServerResponse, processor: ReturnType<typeof createProcessor>) {
+async function processorHealth(res: ServerResponse, processor: Processor) {
   try {
     const t0 = performance.now();
     const lag = await processor.lag();
@@ -277,7 +214,7 @@ async function changeStream(req: IncomingMessage, res: ServerResponse, log: LogB
  * Contract: services/cli/src/internal/control-client.ts. Auth: the token in <dataDir>/server.json
  * (mode 0600), so only someone who can read the data dir can use it.
  */
-async function control(req: IncomingMessage, res: ServerResponse, cfg: ConfigBackend, token: string) {
+async function control(req: IncomingMessage, res: ServerResponse, cfg: ConfigBackend, token: string, runner: ProcessorRunner) {
   const remote = req.socket.remoteAddress ?? '';
   if (!['127.0.0.1', '::1', '::ffff:127.0.0.1'].includes(remote)) return json(res, 403, errorBody('forbidden', 'control endpoints answer loopback only'));
   const given = Buffer.from((/^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1] ?? '').padEnd(token.length).slice(0, 256));
@@ -296,6 +233,11 @@ async function control(req: IncomingMessage, res: ServerResponse, cfg: ConfigBac
       }
       const k = await createKey(cfg.db, body.scope, String(body.name ?? body.scope));
       return json(res, 201, k);
+    }
+    if (req.method === 'POST' && path === '/internal/v1/rebuild') {
+      const t0 = Date.now();
+      await runner.rebuild();
+      return json(res, 200, { rebuilt: true, ms: Date.now() - t0 });
     }
     const m = /^\/internal\/v1\/keys\/([A-Za-z0-9_]+)$/.exec(path);
     if (req.method === 'DELETE' && m) {

@@ -31,6 +31,7 @@ import {
 } from '@tinycdp/processor';
 import type { AllInOneConfig } from './config';
 import { FileLogDefinitionSource, FileLogEventSource, fileLogDefinitionPublisher } from './embedded-sources';
+import { SwappableRepository } from './swappable-repository';
 
 /** The event log: Kafka, or the durable file log under the data dir. */
 export interface LogBackend {
@@ -171,7 +172,7 @@ export async function openStateBackend(config: AllInOneConfig): Promise<StateBac
       },
     };
   }
-  const repo = new MemoryProfileRepository(systemClock);
+  const repo = new SwappableRepository(new MemoryProfileRepository(systemClock));
   return {
     kind: 'memory',
     repo,
