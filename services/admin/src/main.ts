@@ -1,12 +1,15 @@
 // The admin process: the only place that reads the environment and opens connections.
+process.env.KAFKAJS_NO_PARTITIONER_WARNING ??= '1';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { systemClock } from '@tinycdp/common';
 import { startServer } from '@tinycdp/http';
 import { createPool, ensureAdminKey, migrate, PgKeyVerifier, PgSqlClient } from '@tinycdp/postgres';
+import { Redis } from 'ioredis';
 import pino from 'pino';
 import { collectDefaultMetrics } from 'prom-client';
 import { createAdminApp } from './app';
+import { createRedisReaders } from './features/rollout/create-rollout-readers';
 import { parseConfig } from './config';
 import { adminRegistry } from './metrics';
 import type { DefinitionPublisher } from './outbox/definition-publisher.port';
@@ -51,6 +54,9 @@ export async function startAdmin(env: Record<string, string | undefined>, publis
   }
   const relay = publisher ? new OutboxRelay({ db, publisher, logger: logger.child({ component: 'outbox' }) }) : undefined;
   if (!relay) logger.warn({}, 'outbox_relay_disabled');
+  // Without Redis, definitions show their stored status and the members routes answer 503.
+  const redis = config.REDIS_URL ? new Redis(config.REDIS_URL, { maxRetriesPerRequest: 2 }) : null;
+  const readers = redis ? createRedisReaders(redis, config.TINYCDP_REDIS_PREFIX) : null;
   const keys = new PgKeyVerifier(db, { onError: (err) => logger.warn({ err }, 'key_verification_db_error') });
   const app = createAdminApp({
     db,
@@ -58,6 +64,7 @@ export async function startAdmin(env: Record<string, string | undefined>, publis
     clock: systemClock,
     logger,
     ...(relay ? { onDefinitionsChanged: () => relay.notify() } : {}),
+    ...(readers ? readers : {}),
   });
   relay?.start();
   const server = await startServer(app, config.PORT, '0.0.0.0');
