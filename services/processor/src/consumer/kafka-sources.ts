@@ -1,4 +1,4 @@
-import type { Consumer, Kafka, Producer } from 'kafkajs';
+import type { Admin, Consumer, Kafka, Producer } from 'kafkajs';
 import type { Logger } from 'pino';
 import { DefinitionsReader, processorConsumerConfig } from '@tinycdp/kafka';
 import type { DefinitionSource, EventSource, LagReport, LogMessage, OutRecord, RecordSink } from '../ports';
@@ -78,11 +78,20 @@ export class KafkaEventSource implements EventSource {
   async stop() {
     await this.consumer?.disconnect();
     this.consumer = null;
+    await this.admin?.disconnect().catch(() => undefined);
+    this.admin = null;
   }
 
+  private admin: Admin | null = null;
+
+  /** One admin connection, kept: health probes and metric scrapes call this often. */
   async lag(): Promise<LagReport[]> {
-    const admin = this.kafka.admin();
-    await admin.connect();
+    if (!this.admin) {
+      const admin = this.kafka.admin();
+      await admin.connect();
+      this.admin = admin;
+    }
+    const admin = this.admin;
     try {
       const [high, committed] = await Promise.all([
         admin.fetchTopicOffsets(this.topic),
@@ -93,8 +102,10 @@ export class KafkaEventSource implements EventSource {
         const off = c.get(h.partition) ?? '-1';
         return { partition: h.partition, committed: off, high: h.high, lag: Number(h.high) - Math.max(Number(off), Number(h.low)) };
       });
-    } finally {
-      await admin.disconnect();
+    } catch (err) {
+      this.admin = null;
+      await admin.disconnect().catch(() => undefined);
+      throw err;
     }
   }
 }
