@@ -21,8 +21,8 @@ export default defineConfig({
           globalSetup: ['libs/testkit/src/global-setup.ts'],
           testTimeout: 60_000,
           hookTimeout: 120_000,
-          fileParallelism: true,
-          maxWorkers: 2,
+          // Worker limits (maxWorkers, fileParallelism) are root-only options in vitest 3; files run in
+          // parallel by default and stay isolated by unique topics, groups, key prefixes and schemas.
         },
       },
     ],
