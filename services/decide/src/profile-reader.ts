@@ -1,0 +1,156 @@
+/**
+ * Reads the profile state hashes decide evaluates against: ONE Redis round trip per request (a single
+ * HGETALL, an EVALSHA of resolve-profile.lua for an anonymous id, or one pipeline for several
+ * targets), bounded by a deadline.
+ */
+import { readFileSync } from 'node:fs';
+import type { Redis } from 'ioredis';
+import { AppError } from '@tinycdp/common';
+import type { RedisKeys } from '@tinycdp/redis';
+import type { Target } from './request';
+
+export interface ResolvedProfile {
+  readonly target: Target;
+  /** Id of the profile whose state is used (the userId, or the anonymous id when no user profile exists). */
+  readonly profileId: string;
+  /** The user: given, or linked to the anonymous id; null for an unlinked anonymous visitor. */
+  readonly userId: string | null;
+  readonly anonymousId: string | null;
+  /** Hash fields of the profile state (engine codec) without `_rev`; empty for unknown profiles. */
+  readonly fields: Record<string, string>;
+}
+
+const SCRIPT = readFileSync(new URL('./lua/resolve-profile.lua', import.meta.url), 'utf8');
+const SAFE_ID = /^[A-Za-z0-9_.@-]+$/;
+
+type ScriptReply = [string, string[], string[]];
+type ScriptClient = Redis & {
+  decideResolveProfile(link: string, anonKey: string, pre: string, suf: string): Promise<ScriptReply>;
+};
+
+function pairs(flat: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (let i = 0; i + 1 < flat.length; i += 2) out[flat[i]!] = flat[i + 1]!;
+  return out;
+}
+
+function strip(fields: Record<string, string>): Record<string, string> {
+  delete fields._rev;
+  return fields;
+}
+
+function unavailable(err: unknown): AppError {
+  if (err instanceof AppError) return err;
+  return new AppError('unavailable', `redis read failed: ${(err as Error)?.message ?? String(err)}`, {
+    retriable: true,
+    cause: err,
+  });
+}
+
+/** Port: reads the profile states of decide's targets (Redis in production, memory when embedded). */
+export interface ProfileSource {
+  /** @throws AppError 'unavailable' or 'timeout' when the state cannot be read in time. */
+  read(targets: readonly Target[]): Promise<ResolvedProfile[]>;
+}
+
+export class ProfileReader implements ProfileSource {
+  private readonly redis: ScriptClient;
+  private readonly pre: string;
+  private readonly suf: string;
+
+  /**
+   * @param timeoutMs deadline of one read: past it the read rejects with AppError 'timeout' even if
+   *   the connection has no command timeout of its own.
+   */
+  constructor(
+    redis: Redis,
+    private readonly keys: RedisKeys,
+    private readonly timeoutMs: number,
+  ) {
+    if (typeof (redis as unknown as Partial<ScriptClient>).decideResolveProfile !== 'function') {
+      redis.defineCommand('decideResolveProfile', { numberOfKeys: 2, lua: SCRIPT });
+    }
+    this.redis = redis as ScriptClient;
+    // The profile key around the id, derived from keys.ts (the script builds the linked user's key).
+    const marker = 'Z0decideZ0';
+    const sample = keys.profile(marker);
+    const at = sample.indexOf(marker);
+    this.pre = sample.slice(0, at);
+    this.suf = sample.slice(at + marker.length);
+  }
+
+  /**
+   * Reads the profiles of `targets` (in order) in one round trip.
+   * @throws AppError 'unavailable' when Redis fails, 'timeout' past the deadline.
+   */
+  read(targets: readonly Target[]): Promise<ResolvedProfile[]> {
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new AppError('timeout', `redis read exceeded ${this.timeoutMs} ms`, { retriable: true })),
+        this.timeoutMs,
+      );
+    });
+    return Promise.race([this.readUnbounded(targets), deadline])
+      .catch((err: unknown) => {
+        throw unavailable(err);
+      })
+      .finally(() => clearTimeout(timer));
+  }
+
+  private async readUnbounded(targets: readonly Target[]): Promise<ResolvedProfile[]> {
+    if (targets.length === 1) {
+      const t = targets[0]!;
+      if (t.kind === 'user') {
+        const fields = await this.redis.hgetall(this.keys.profile(t.userId));
+        return [{ target: t, profileId: t.userId, userId: t.userId, anonymousId: null, fields: strip(fields) }];
+      }
+      const reply = await this.redis.decideResolveProfile(
+        this.keys.link(t.anonymousId),
+        this.keys.profile(t.anonymousId),
+        this.pre,
+        this.suf,
+      );
+      return [await this.anonymous(t, reply)];
+    }
+    const pipe = this.redis.pipeline();
+    for (const t of targets) {
+      if (t.kind === 'user') pipe.hgetall(this.keys.profile(t.userId));
+      else {
+        (pipe as unknown as ScriptClient).decideResolveProfile(
+          this.keys.link(t.anonymousId),
+          this.keys.profile(t.anonymousId),
+          this.pre,
+          this.suf,
+        );
+      }
+    }
+    const results = await pipe.exec();
+    if (results === null) throw new Error('pipeline aborted');
+    return Promise.all(
+      targets.map(async (t, i) => {
+        const [err, value] = results[i]!;
+        if (err) throw err;
+        if (t.kind === 'user') {
+          return { target: t, profileId: t.userId, userId: t.userId, anonymousId: null, fields: strip(value as Record<string, string>) };
+        }
+        return this.anonymous(t, value as ScriptReply);
+      }),
+    );
+  }
+
+  /** Picks the linked user's profile when it exists, else the anonymous profile. */
+  private async anonymous(t: Target & { kind: 'anonymous' }, reply: ScriptReply): Promise<ResolvedProfile> {
+    const [linked, userFlat, anonFlat] = reply;
+    const userId = linked === '' ? null : linked;
+    let userFields = pairs(userFlat);
+    if (userId !== null && !SAFE_ID.test(userId)) {
+      // The script cannot build keys that need encoding: a second read (rare; inside the same deadline).
+      userFields = await this.redis.hgetall(this.keys.profile(userId));
+    }
+    if (userId !== null && Object.keys(userFields).length > 0) {
+      return { target: t, profileId: userId, userId, anonymousId: t.anonymousId, fields: strip(userFields) };
+    }
+    return { target: t, profileId: t.anonymousId, userId, anonymousId: t.anonymousId, fields: strip(pairs(anonFlat)) };
+  }
+}
