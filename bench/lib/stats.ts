@@ -14,7 +14,13 @@ export function percentile(xs: readonly number[], p: number): number {
 }
 
 export function range(xs: readonly number[]): [number, number] {
-  return [Math.min(...xs), Math.max(...xs)];
+  let min = Infinity;
+  let max = -Infinity;
+  for (const x of xs) {
+    if (x < min) min = x;
+    if (x > max) max = x;
+  }
+  return xs.length === 0 ? [NaN, NaN] : [min, max];
 }
 
 export function round(x: number, digits = 2): number {
@@ -22,22 +28,51 @@ export function round(x: number, digits = 2): number {
   return Math.round(x * f) / f;
 }
 
+/** Marks the warm-up call of `interleaved` (its `rep` argument); measured repetitions get 0, 1, … */
+export const WARMUP = -1;
+
 /**
- * Runs `a` and `b` alternately `reps` times after one warm-up each, so machine noise hits both alike.
- * Returns every repetition's result for both.
+ * Runs `a` and `b` alternately `reps` times after one warm-up each (called with `rep` = WARMUP, results
+ * dropped), so machine noise hits both alike: ab, ba, ab, … Returns every repetition's result for both.
  */
-export async function interleaved<A, B>(reps: number, a: () => Promise<A>, b: () => Promise<B>): Promise<{ a: A[]; b: B[] }> {
-  await a();
-  await b();
+export async function interleaved<A, B>(
+  reps: number,
+  a: (rep: number) => Promise<A>,
+  b: (rep: number) => Promise<B>,
+): Promise<{ a: A[]; b: B[] }> {
+  await a(WARMUP);
+  await b(WARMUP);
   const out = { a: [] as A[], b: [] as B[] };
   for (let i = 0; i < reps; i++) {
     if (i % 2 === 0) {
-      out.a.push(await a());
-      out.b.push(await b());
+      out.a.push(await a(i));
+      out.b.push(await b(i));
     } else {
-      out.b.push(await b());
-      out.a.push(await a());
+      out.b.push(await b(i));
+      out.a.push(await a(i));
     }
   }
   return out;
+}
+
+/** Median and min–max of repetitions. */
+export interface Summary {
+  readonly median: number;
+  readonly min: number;
+  readonly max: number;
+}
+
+export function summary(xs: readonly number[]): Summary {
+  if (xs.length === 0) return { median: NaN, min: NaN, max: NaN };
+  const [min, max] = range(xs);
+  return { median: median(xs), min, max };
+}
+
+/**
+ * Per-repetition ratios a[i] / b[i] (each pair ran back to back, so drift mostly cancels) summarized:
+ * the median is the figure to report, min–max its spread.
+ */
+export function pairedRatios(a: readonly number[], b: readonly number[]): Summary {
+  if (a.length !== b.length) throw new Error(`pairedRatios: ${a.length} vs ${b.length} repetitions`);
+  return summary(a.map((x, i) => x / b[i]!));
 }

@@ -1,0 +1,273 @@
+/**
+ * Decide benchmark. Same run, same Redis, same profiles:
+ * - baseline: a bare node:http server doing ONE ioredis round trip (HGETALL of the profile hash) and
+ *   answering it as JSON — the floor any Redis-backed decide can reach;
+ * - decide: the real app (auth, parse, HGETALL, decode, evaluate a 3-rule flag reading segments and
+ *   traits, JSON) on its thin node:http router, and the same handlers mounted in express.
+ * The load generator runs in a child process (bench/lib/http-load-worker.ts), loopback only.
+ *
+ * Reports max rps (closed loop, fixed concurrency) for both, their ratio (goal ≥ 0.8), and decide's
+ * latency at half the baseline's max rate (open loop, constant rate; goal p99 < 5 ms).
+ * Run: `npx tsx bench/decide.ts [--quick]` (prints JSON). Needs Redis (REDIS_URL, default local).
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { randomBytes } from 'node:crypto';
+import { pathToFileURL } from 'node:url';
+import { Redis } from 'ioredis';
+import pino from 'pino';
+import { Registry } from 'prom-client';
+import { systemClock } from '@tinycdp/common';
+import { redisKeys } from '@tinycdp/redis';
+import { createDecideApp, decideRedisOptions, type DecideApp } from '../services/decide/src/app';
+import {
+  MemoryKeyVerifier,
+  identify,
+  putDefinitions,
+  seedDefinitions,
+  seedPlan,
+  track,
+  writeProfile,
+} from '../services/decide/src/test-fixtures';
+import { median, round } from './lib/stats';
+import { rawGet, runLoad, type LoadResult } from './lib/http-load';
+
+export interface DecideBenchResult {
+  /** Decide max requests/s (closed loop; median of repetitions). */
+  rps: number;
+  /** Decide latency at `load_rps` (open loop). */
+  p50_ms: number;
+  p99_ms: number;
+  p999_ms: number;
+  /** Baseline max requests/s and its p99 at `load_rps`. */
+  baseline_rps: number;
+  baseline_p99_ms: number;
+  /** Constant rate of the latency runs: half the baseline's max. */
+  load_rps: number;
+  /** Answers/s actually completed in the latency runs: below load_rps, the box could not keep the rate
+   *  (then the latencies measure queueing on a saturated machine, not decide). */
+  load_achieved_rps: number;
+  baseline_load_achieved_rps: number;
+  /** Latency run requests that found every connection busy (a sign of saturation). */
+  load_queued: number;
+  /** rps / baseline_rps (goal ≥ 0.8). */
+  ratio: number;
+  /** The same decide handlers mounted as express routes (why the hot path does not use express). */
+  express_rps: number;
+  express_ratio: number;
+  /** Decide with the decoded-state cache off (every request decodes its profile). */
+  no_state_cache_rps: number;
+  no_state_cache_ratio: number;
+  /** Server CPU time per request (µs), measured in the serving process: robust to a busy machine. */
+  cpu_us_per_req: number;
+  baseline_cpu_us_per_req: number;
+  express_cpu_us_per_req: number;
+  no_state_cache_cpu_us_per_req: number;
+  users: number;
+  concurrency: number;
+}
+
+const KEY = 'bench-read-key';
+const USERS = 200;
+const HOUR = 3_600_000;
+const REDIS_BUDGET_MS = 1_000;
+
+/** Decisions answered as ERROR (failed or timed-out reads): must be 0 for a valid run. */
+async function errorAnswers(registries: readonly Registry[]): Promise<number> {
+  let n = 0;
+  for (const r of registries) {
+    const m = await r.getSingleMetric('tinycdp_decide_errors_total')?.get();
+    for (const v of m?.values ?? []) n += v.value;
+  }
+  return n;
+}
+
+function listen(server: Server): Promise<number> {
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)));
+}
+
+/** The floor: parse the id, ONE HGETALL, answer it as JSON. */
+function baselineServer(redis: Redis, prefix: string): Server {
+  const keys = redisKeys(prefix);
+  return createServer((req, res) => {
+    const url = req.url ?? '/';
+    const id = new URLSearchParams(url.slice(url.indexOf('?') + 1)).get('userId') ?? '';
+    redis.hgetall(keys.profile(id)).then(
+      (fields) => {
+        const body = JSON.stringify({ userId: id, fields });
+        res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
+        res.end(body);
+      },
+      () => {
+        res.writeHead(503, { 'content-length': 0 });
+        res.end();
+      },
+    );
+  });
+}
+
+async function seed(redis: Redis, prefix: string): Promise<void> {
+  await putDefinitions(redis, prefix, seedDefinitions());
+  const plan = seedPlan();
+  const now = Date.now();
+  for (let i = 0; i < USERS; i++) {
+    const id = `u${i}`;
+    // Half are frequent, high-value buyers; all have some history (30 days of events).
+    const n = i % 2 === 0 ? 6 : 1;
+    const events = [
+      identify(id, now - 40 * HOUR, { plan: i % 3 === 0 ? 'premium' : 'free' }),
+      ...Array.from({ length: n }, (_, k) => track(id, 'purchase', now - (k + 1) * 5 * HOUR, { amount: 120 })),
+      ...Array.from({ length: 10 }, (_, k) => track(id, 'app_open', now - k * 24 * HOUR)),
+    ];
+    await writeProfile(redis, prefix, plan, id, events, now);
+  }
+}
+
+async function cleanup(redis: Redis, prefix: string): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length > 0) await redis.del(...keys);
+  } while (cursor !== '0');
+}
+
+export async function runDecideBench(opts: { quick?: boolean } = {}): Promise<DecideBenchResult> {
+  const quick = opts.quick ?? false;
+  const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+  const prefix = `bench-decide-${randomBytes(4).toString('hex')}:`;
+  const warmupMs = quick ? 700 : 1_500;
+  const durationMs = quick ? 2_500 : 4_000;
+  // Several short interleaved runs and their median: a shared machine's noise hits every variant alike.
+  const reps = quick ? 1 : 5;
+  const concurrency = 32;
+
+  const writer = new Redis(redisUrl);
+  const connections: Redis[] = [writer];
+  const servers: Server[] = [];
+  const apps: DecideApp[] = [];
+  const registries: Registry[] = [];
+  try {
+    await seed(writer, prefix);
+
+    // A generous Redis budget: this measures throughput and latency, not the outage path (a 50 ms
+    // budget on a saturated box would turn slow reads into ERROR answers and flatter decide).
+    const baseRedis = new Redis(redisUrl, decideRedisOptions(REDIS_BUDGET_MS));
+    connections.push(baseRedis);
+    const baseline = baselineServer(baseRedis, prefix);
+    servers.push(baseline);
+    const basePort = await listen(baseline);
+
+    const mk = async (router: 'fast' | 'express', stateCacheEntries = 10_000) => {
+      const redis = new Redis(redisUrl, decideRedisOptions(REDIS_BUDGET_MS));
+      connections.push(redis);
+      const registry = new Registry();
+      registries.push(registry);
+      const app = createDecideApp({
+        redis,
+        keys: new MemoryKeyVerifier().add(KEY, 'read'),
+        prefix,
+        clock: systemClock,
+        logger: pino({ level: 'silent' }),
+        registry,
+        router,
+        stateCacheEntries,
+        redisTimeoutMs: REDIS_BUDGET_MS,
+      });
+      apps.push(app);
+      return (await app.listen()).port;
+    };
+    const fastPort = await mk('fast');
+    const expressPort = await mk('express');
+    const noCachePort = await mk('fast', 0);
+
+    const ids = Array.from({ length: USERS }, (_, i) => `u${i}`);
+    const baseReqs = ids.map((id) => rawGet(`/?userId=${id}`));
+    const decideReqs = ids.map((id) => rawGet(`/v1/decide?userId=${id}&flag=new_checkout`, { Authorization: `Bearer ${KEY}` }));
+    // Server CPU per request (this process runs the servers; the generator is a child): robust to a
+    // noisy machine, unlike rps.
+    const cpu = { b: [] as number[], f: [] as number[], e: [] as number[], n: [] as number[] };
+    const closed = (port: number, requests: string[], tag: keyof typeof cpu) => async () => {
+      const before = process.cpuUsage();
+      const r = await runLoad({ host: '127.0.0.1', port, requests, mode: 'closed', concurrency, rate: 0, warmupMs, durationMs, maxConnections: concurrency });
+      const used = process.cpuUsage(before);
+      cpu[tag].push((used.user + used.system) / Math.max(1, r.total));
+      return r;
+    };
+    const open = (port: number, requests: string[], rate: number) =>
+      runLoad({ host: '127.0.0.1', port, requests, mode: 'open', concurrency: 16, rate, warmupMs, durationMs, maxConnections: 256 });
+
+    const check = (what: string, r: LoadResult): LoadResult => {
+      if (r.non2xx > 0 || r.errors > 0) throw new Error(`${what}: ${r.non2xx} non-2xx and ${r.errors} errors`);
+      return r;
+    };
+
+    // Max throughput, baseline and decide interleaved so machine noise hits both alike.
+    const baseRuns: LoadResult[] = [];
+    const fastRuns: LoadResult[] = [];
+    const expressRuns: LoadResult[] = [];
+    const noCacheRuns: LoadResult[] = [];
+    for (let i = 0; i < reps; i++) {
+      const order = i % 2 === 0 ? ['b', 'f', 'e', 'n'] : ['n', 'e', 'f', 'b'];
+      for (const o of order) {
+        if (o === 'b') baseRuns.push(check('baseline', await closed(basePort, baseReqs, 'b')()));
+        if (o === 'f') fastRuns.push(check('decide', await closed(fastPort, decideReqs, 'f')()));
+        if (o === 'e') expressRuns.push(check('decide/express', await closed(expressPort, decideReqs, 'e')()));
+        if (o === 'n') noCacheRuns.push(check('decide/no-state-cache', await closed(noCachePort, decideReqs, 'n')()));
+      }
+    }
+    const baselineRps = median(baseRuns.map((r) => r.rps));
+    const rps = median(fastRuns.map((r) => r.rps));
+    const expressRps = median(expressRuns.map((r) => r.rps));
+    const noCacheRps = median(noCacheRuns.map((r) => r.rps));
+
+    // Latency at half the baseline's max rate (open loop).
+    const loadRps = Math.max(100, Math.round(baselineRps / 2));
+    const decideLat = check('decide open loop', await open(fastPort, decideReqs, loadRps));
+    const baseLat = check('baseline open loop', await open(basePort, baseReqs, loadRps));
+
+    const failed = await errorAnswers(registries);
+    if (failed > 0) throw new Error(`decide answered ${failed} requests with ERROR (Redis reads failed): run invalid`);
+
+    return {
+      rps: Math.round(rps),
+      p50_ms: decideLat.p50_ms,
+      p99_ms: decideLat.p99_ms,
+      p999_ms: decideLat.p999_ms,
+      baseline_rps: Math.round(baselineRps),
+      baseline_p99_ms: baseLat.p99_ms,
+      load_rps: loadRps,
+      load_achieved_rps: decideLat.rps,
+      baseline_load_achieved_rps: baseLat.rps,
+      load_queued: decideLat.queued,
+      ratio: round(rps / baselineRps, 3),
+      express_rps: Math.round(expressRps),
+      express_ratio: round(expressRps / baselineRps, 3),
+      no_state_cache_rps: Math.round(noCacheRps),
+      no_state_cache_ratio: round(noCacheRps / baselineRps, 3),
+      cpu_us_per_req: Math.round(median(cpu.f)),
+      baseline_cpu_us_per_req: Math.round(median(cpu.b)),
+      express_cpu_us_per_req: Math.round(median(cpu.e)),
+      no_state_cache_cpu_us_per_req: Math.round(median(cpu.n)),
+      users: USERS,
+      concurrency,
+    };
+  } finally {
+    for (const a of apps) await a.close();
+    for (const s of servers) {
+      s.closeAllConnections();
+      await new Promise<void>((resolve) => s.close(() => resolve()));
+    }
+    await cleanup(writer, prefix).catch(() => undefined);
+    for (const c of connections) c.disconnect();
+  }
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  runDecideBench({ quick: process.argv.includes('--quick') })
+    .then((r) => console.log(JSON.stringify(r, null, 2)))
+    .catch((e: unknown) => {
+      console.error(e);
+      process.exitCode = 1;
+    });
+}

@@ -1,0 +1,177 @@
+// Unit tests of the bench harness (no services): stats helpers, profile summary, markdown table.
+import { describe, expect, it } from 'vitest';
+import { renderMarkdown, fmt, type BenchResults } from './lib/report';
+import { summarizeProfile, areaOf, type CpuProfile } from './lib/profile';
+import { WARMUP, interleaved, median, pairedRatios, percentile, range, round, summary } from './lib/stats';
+
+describe('stats', () => {
+  it('median of odd and even counts, NaN when empty, input untouched', () => {
+    const xs = [5, 1, 3];
+    expect(median(xs)).toBe(3);
+    expect(xs).toEqual([5, 1, 3]);
+    expect(median([4, 1, 3, 2])).toBe(2.5);
+    expect(median([])).toBeNaN();
+  });
+
+  it('percentile is nearest-rank', () => {
+    const xs = Array.from({ length: 100 }, (_, i) => i + 1);
+    expect(percentile(xs, 50)).toBe(50);
+    expect(percentile(xs, 99)).toBe(99);
+    expect(percentile(xs, 100)).toBe(100);
+    expect(percentile([7], 99)).toBe(7);
+    expect(percentile([], 50)).toBeNaN();
+  });
+
+  it('range, summary and paired ratios', () => {
+    expect(range([3, -1, 2])).toEqual([-1, 3]);
+    expect(range([])).toEqual([NaN, NaN]);
+    // Large inputs must not blow the stack (no Math.min(...xs)).
+    expect(range(Array.from({ length: 200_000 }, (_, i) => i))).toEqual([0, 199_999]);
+    expect(summary([2, 9, 4])).toEqual({ median: 4, min: 2, max: 9 });
+    expect(pairedRatios([10, 30, 20], [20, 30, 10])).toEqual({ median: 1, min: 0.5, max: 2 });
+    expect(() => pairedRatios([1], [1, 2])).toThrow(/repetitions/);
+    expect(round(1.23456, 2)).toBe(1.23);
+  });
+
+  it('interleaved warms both sides up first, then alternates ab, ba, ab', async () => {
+    const calls: string[] = [];
+    const r = await interleaved(
+      3,
+      async (rep) => {
+        calls.push(`a${rep === WARMUP ? 'w' : rep}`);
+        return rep;
+      },
+      async (rep) => {
+        calls.push(`b${rep === WARMUP ? 'w' : rep}`);
+        return rep * 10;
+      },
+    );
+    expect(calls).toEqual(['aw', 'bw', 'a0', 'b0', 'b1', 'a1', 'a2', 'b2']);
+    expect(r).toEqual({ a: [0, 1, 2], b: [0, 10, 20] });
+  });
+});
+
+describe('profile summary', () => {
+  it('attributes self time by sample deltas, ranks functions, groups areas and skips idle', () => {
+    const frame = (functionName: string, url: string) => ({ functionName, url, lineNumber: 0, columnNumber: 0 });
+    const profile: CpuProfile = {
+      nodes: [
+        { id: 1, callFrame: frame('(root)', ''), children: [2, 3, 4] },
+        { id: 2, callFrame: frame('(idle)', '') },
+        { id: 3, callFrame: frame('applyEvents', 'file:///r/libs/engine/src/apply.ts'), children: [5] },
+        { id: 4, callFrame: frame('(garbage collector)', '') },
+        { id: 5, callFrame: frame('encode', 'file:///r/node_modules/kafkajs/src/protocol/encoder.js') },
+      ],
+      startTime: 0,
+      endTime: 10_000,
+      // Sample i lasts until sample i+1: idle 1 ms, applyEvents 3 ms, encode 2 ms, GC 1 ms (the last sample 0).
+      samples: [2, 3, 3, 3, 5, 5, 4, 3],
+      timeDeltas: [0, 1000, 1000, 1000, 1000, 1000, 1000, 1000],
+    };
+    const s = summarizeProfile(profile, 2);
+    expect(s.total_ms).toBe(7);
+    expect(s.idle_pct).toBe(14.3);
+    expect(s.top.map((f) => f.function)).toEqual(['applyEvents', 'encode']);
+    expect(s.top[0]).toMatchObject({ area: '@tinycdp/engine', self_ms: 3, self_pct: 50, location: 'libs/engine/src/apply.ts' });
+    expect(s.top[1]).toMatchObject({ area: 'kafkajs', self_pct: 33.3, location: 'node_modules/kafkajs/src/protocol/encoder.js:1', via: 'applyEvents (libs/engine/src/apply.ts)' });
+    expect(s.areas.map((a) => a.area)).toEqual(['@tinycdp/engine', 'kafkajs', 'GC']);
+  });
+
+  it('names areas from source urls', () => {
+    expect(areaOf('file:///x/node_modules/@kafkajs/confluent-schema-registry/a.js', 'f')).toBe('@kafkajs/confluent-schema-registry');
+    expect(areaOf('file:///x/services/processor/src/app.ts', 'f')).toBe('services/processor');
+    expect(areaOf('node:net', 'f')).toBe('node core');
+    expect(areaOf('', '(program)')).toBe('V8/native (program)');
+  });
+});
+
+function fixture(): BenchResults {
+  const when = '2026-01-02T03:04:05.000Z';
+  const ok = { status: 'ok' as const, when, quick: true, seconds: 10 };
+  return {
+    machine: { cpus: 2, model: 'Test CPU', memGB: 8, node: 'v20.0.0', os: 'Linux 6 x64', loadavg: [1.5, 1, 1] },
+    when,
+    quick: true,
+    dsl: { evals_per_s: 6_000_000, baseline_evals_per_s: 12_000_000, ratio: 0.5, compile_us: 120 },
+    ingest: { events_per_s: 5000, baseline_events_per_s: 8000, ratio: 0.625, ratio_range: [0.6, 0.7], batch_size: 100, concurrency: 8 },
+    pipeline: {
+      events: 20000,
+      events_per_s: 4000,
+      baseline_events_per_s: 160000,
+      ratio: 0.025,
+      ratio_range: [0.02, 0.03],
+      profile_areas: [{ area: 'GC', self_pct: 25.5 }],
+      cpu: { wall_s: 5, processes: { 'bench process (code under test)': { cpu_s: 5, cores: 1 } } },
+    },
+    freshness: {
+      rate_per_s: 100,
+      p50_ms: 20,
+      p99_ms: 90.5,
+      baseline_p99_ms: 30,
+      change_p50_ms: 40,
+      change_p99_ms: 300,
+      ingest_p50_ms: 3,
+      ingest_p99_ms: 9,
+      p99_range: [80, 95],
+      change_p99_range: [250, 320],
+      baseline_p99_range: [25, 35],
+      missing_state: 0,
+      missing_change: 1,
+    },
+    decide: null,
+    memory: { profiles: 1000, bytes_per_profile: 633, non_listpack_keys: 0, dedupe_bytes_per_profile: 555, state_bytes_p50: 700, state_bytes_max: 840, fields_per_profile_p50: 25, non_listpack_shared: ['{defs}: hashtable'] },
+    time_exit: { users: 200, max_late_s: 1.2, p50_late_s: 0.9 },
+    scenarios: {
+      dsl: ok,
+      ingest: ok,
+      pipeline: ok,
+      freshness: ok,
+      decide: { status: 'missing', when, quick: true, seconds: 0, error: 'bench/decide.ts not found' },
+      memory: ok,
+      time_exit: { ...ok, when: '2025-12-31T00:00:00.000Z' },
+    },
+    loadavg_end: [2.25, 1, 1],
+    seconds: 280,
+  };
+}
+
+describe('markdown report', () => {
+  const md = renderMarkdown(fixture());
+  const rows = md.split('\n').filter((l) => l.startsWith('| '));
+
+  it('has a header with the machine and one well-formed row per figure', () => {
+    expect(md).toContain('2 × Test CPU · 8 GB · Node v20.0.0');
+    expect(md).toContain('Load average (1 min) 1.5 at start, 2.25 at the end; 280 s in all');
+    const width = rows[0]!.split('|').length;
+    for (const r of rows) expect(r.split('|').length).toBe(width);
+  });
+
+  it('formats figures, ratios with ranges and verdicts against the goals', () => {
+    const row = (prefix: string) => rows.find((r) => r.startsWith(`| ${prefix}`))!;
+    expect(row('ingest')).toContain('5,000 events/s');
+    expect(row('ingest')).toContain('0.63× (0.6–0.7)');
+    expect(row('ingest')).toContain('✅ met');
+    expect(row('pipeline')).toContain('❌ missed');
+    expect(row('dsl: evaluate')).toContain('✅ met'); // 0.5 meets ≥ 0.5
+    expect(row('dsl: parse')).toContain('❌ missed');
+    expect(row('freshness: 200 → state')).toContain('p99 90.5 ms');
+    expect(row('freshness: 200 → state')).toContain('✅ met');
+    expect(row('freshness: 200 → `entered`')).toContain('❌ missed');
+    expect(row('memory: Redis')).toContain('633 B');
+    expect(row('memory: hashes')).toContain('✅ met');
+    expect(row('time exit')).toContain('max 1.2 s late');
+  });
+
+  it('says why a section is absent and which sections are from earlier runs', () => {
+    expect(rows.find((r) => r.startsWith('| decide'))).toBe('| decide | missing: bench/decide.ts not found | — | — | — | — |');
+    expect(md).toContain('Kept from earlier runs (not re-run this time): time_exit (2025-12-31T00:00:00.000Z)');
+    expect(md).toContain('- pipeline profile (bench/results/pipeline-profile.md): GC 25.5%');
+    expect(md).toContain('shared keys not in listpack: {defs}: hashtable');
+  });
+
+  it('fmt copes with missing values', () => {
+    expect(fmt(undefined)).toBe('—');
+    expect(fmt(NaN)).toBe('—');
+    expect(fmt(1234.567, 1)).toBe('1,234.6');
+  });
+});

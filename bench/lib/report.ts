@@ -1,0 +1,261 @@
+/**
+ * The bench results document (bench/results/latest.json) and its markdown table (latest.md).
+ * Pure: `renderMarkdown` turns a results object into text; run.ts does the I/O.
+ */
+import { fileURLToPath } from 'node:url';
+
+export const RESULTS_DIR = fileURLToPath(new URL('../results', import.meta.url)).replace(/\/$/, '');
+
+export interface Machine {
+  cpus: number;
+  model: string;
+  memGB: number;
+  node: string;
+  os: string;
+  /** 1/5/15-minute load averages when the run started (the box is shared and noisy). */
+  loadavg?: number[];
+}
+
+export interface ScenarioStatus {
+  status: 'ok' | 'missing' | 'error';
+  /** When this section was measured (a later `--only` run keeps other sections from before). */
+  when: string;
+  quick: boolean;
+  seconds: number;
+  error?: string;
+}
+
+type Section = Record<string, unknown> | null;
+
+export interface BenchResults {
+  machine: Machine;
+  when: string;
+  quick: boolean;
+  dsl: Section;
+  ingest: Section;
+  pipeline: Section;
+  freshness: Section;
+  decide: Section;
+  memory: Section;
+  time_exit: Section;
+  scenarios: Record<string, ScenarioStatus>;
+  loadavg_end?: number[];
+  seconds?: number;
+}
+
+export const SCENARIOS = ['dsl', 'ingest', 'pipeline', 'freshness', 'decide', 'memory', 'time_exit'] as const;
+export type ScenarioName = (typeof SCENARIOS)[number];
+
+/** 12345.6 → "12,346"; small numbers keep `digits` decimals. */
+export function fmt(x: unknown, digits = 0): string {
+  if (typeof x !== 'number' || !Number.isFinite(x)) return '—';
+  return x.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: 0 });
+}
+
+function num(s: Section, k: string): number | null {
+  const v = s?.[k];
+  return typeof v === 'number' && Number.isFinite(v) ? v : null;
+}
+
+function rangeText(s: Section, k: string, digits = 2): string {
+  const r = s?.[k];
+  if (!Array.isArray(r) || r.length !== 2) return '';
+  return ` (${fmt(r[0], digits)}–${fmt(r[1], digits)})`;
+}
+
+function ratioText(s: Section, digits = 2): string {
+  const r = num(s, 'ratio');
+  return r === null ? '—' : `${fmt(r, digits)}×${rangeText(s, 'ratio_range', digits)}`;
+}
+
+type Verdict = 'met' | 'missed' | '—';
+const mark = (v: Verdict) => (v === 'met' ? '✅ met' : v === 'missed' ? '❌ missed' : '—');
+const check = (x: number | null, ok: (x: number) => boolean): Verdict => (x === null ? '—' : ok(x) ? 'met' : 'missed');
+
+interface Row {
+  scenario: string;
+  measured: string;
+  baseline: string;
+  ratio: string;
+  goal: string;
+  verdict: Verdict;
+}
+
+function sectionRows(r: BenchResults): Map<ScenarioName, Row[]> {
+  const rows = new Map<ScenarioName, Row[]>();
+  const { dsl, ingest, pipeline, freshness, decide, memory, time_exit: te } = r;
+  rows.set('dsl', [
+    {
+      scenario: 'dsl: evaluate seed rules',
+      measured: `${fmt(num(dsl, 'evals_per_s'))} evals/s`,
+      baseline: `${fmt(num(dsl, 'baseline_evals_per_s'))} evals/s (hand-written closures)`,
+      ratio: ratioText(dsl, 3),
+      goal: '≥ 0.5×',
+      verdict: check(num(dsl, 'ratio'), (x) => x >= 0.5),
+    },
+    {
+      scenario: 'dsl: parse+check+compile (~200 chars)',
+      measured: `${fmt(num(dsl, 'compile_us'), 1)} µs`,
+      baseline: '—',
+      ratio: '—',
+      goal: '< 100 µs',
+      verdict: check(num(dsl, 'compile_us'), (x) => x < 100),
+    },
+  ]);
+  rows.set('ingest', [
+    {
+      scenario: `ingest: POST /v1/batch → Kafka (${fmt(num(ingest, 'batch_size'))}/request, ${fmt(num(ingest, 'concurrency'))} conns)`,
+      measured: `${fmt(num(ingest, 'events_per_s'))} events/s`,
+      baseline: `${fmt(num(ingest, 'baseline_events_per_s'))} events/s (raw kafkajs sendBatch)`,
+      ratio: ratioText(ingest),
+      goal: '≥ 0.5×',
+      verdict: check(num(ingest, 'ratio'), (x) => x >= 0.5),
+    },
+  ]);
+  rows.set('pipeline', [
+    {
+      scenario: `pipeline: processor over ${fmt(num(pipeline, 'events'))} events`,
+      measured: `${fmt(num(pipeline, 'events_per_s'))} events/s`,
+      baseline: `${fmt(num(pipeline, 'baseline_events_per_s'))} events/s (raw kafkajs consume-only)`,
+      ratio: ratioText(pipeline),
+      goal: '≥ 0.35×',
+      verdict: check(num(pipeline, 'ratio'), (x) => x >= 0.35),
+    },
+  ]);
+  const rate = num(freshness, 'rate_per_s');
+  rows.set('freshness', [
+    {
+      scenario: `freshness: 200 → state in Redis (${fmt(rate)} track/s)`,
+      measured: `p50 ${fmt(num(freshness, 'p50_ms'), 1)} ms, p99 ${fmt(num(freshness, 'p99_ms'), 1)} ms`,
+      baseline: `p99 ${fmt(num(freshness, 'baseline_p99_ms'), 1)} ms (kafkajs ack → consume echo)`,
+      ratio: '—',
+      goal: 'p99 < 250 ms',
+      verdict: check(num(freshness, 'p99_ms'), (x) => x < 250),
+    },
+    {
+      scenario: 'freshness: 200 → `entered` consumed',
+      measured: `p50 ${fmt(num(freshness, 'change_p50_ms'), 1)} ms, p99 ${fmt(num(freshness, 'change_p99_ms'), 1)} ms`,
+      baseline: `p99 ${fmt(num(freshness, 'baseline_p99_ms'), 1)} ms (one Kafka hop)`,
+      ratio: '—',
+      goal: 'p99 < 250 ms',
+      verdict: check(num(freshness, 'change_p99_ms'), (x) => x < 250),
+    },
+  ]);
+  rows.set('decide', [
+    {
+      scenario: 'decide: max throughput',
+      measured: `${fmt(num(decide, 'rps'))} req/s`,
+      baseline: `${fmt(num(decide, 'baseline_rps'))} req/s (bare HGETALL server)`,
+      ratio: ratioText(decide, 3),
+      goal: '≥ 0.8×',
+      verdict: check(num(decide, 'ratio'), (x) => x >= 0.8),
+    },
+    {
+      scenario: `decide: latency at ${fmt(num(decide, 'load_rps'))} req/s`,
+      measured: `p50 ${fmt(num(decide, 'p50_ms'), 2)} ms, p99 ${fmt(num(decide, 'p99_ms'), 2)} ms`,
+      baseline: `p99 ${fmt(num(decide, 'baseline_p99_ms'), 2)} ms`,
+      ratio: '—',
+      goal: 'p99 < 5 ms',
+      verdict: check(num(decide, 'p99_ms'), (x) => x < 5),
+    },
+  ]);
+  rows.set('memory', [
+    {
+      scenario: `memory: Redis per profile (${fmt(num(memory, 'profiles'))} profiles, 30 days)`,
+      measured: `${fmt(num(memory, 'bytes_per_profile'))} B state+outbox; dedupe zset ${fmt(num(memory, 'dedupe_bytes_per_profile'))} B (24 h)`,
+      baseline: '—',
+      ratio: '—',
+      goal: '< 1 KB',
+      verdict: check(num(memory, 'bytes_per_profile'), (x) => x < 1024),
+    },
+    {
+      scenario: 'memory: hashes not in listpack',
+      measured: fmt(num(memory, 'non_listpack_keys')),
+      baseline: '—',
+      ratio: '—',
+      goal: '0',
+      verdict: check(num(memory, 'non_listpack_keys'), (x) => x === 0),
+    },
+  ]);
+  rows.set('time_exit', [
+    {
+      scenario: `time exit: \`count_1m\` segment, ${fmt(num(te, 'users'))} users`,
+      measured: `max ${fmt(num(te, 'max_late_s'), 2)} s late (p50 ${fmt(num(te, 'p50_late_s'), 2)} s)`,
+      baseline: '—',
+      ratio: '—',
+      goal: '≤ 60 s',
+      verdict: check(num(te, 'max_late_s'), (x) => x <= 60),
+    },
+  ]);
+  return rows;
+}
+
+/** The markdown report: machine, then one table row per measured figure, with goals. */
+export function renderMarkdown(r: BenchResults): string {
+  const m = r.machine;
+  const lines = [
+    '# TinyCDP benchmarks',
+    '',
+    `${r.when} · ${r.quick ? 'quick' : 'full'} run (\`npm run bench${r.quick ? ' -- --quick' : ''}\`) · ${m.cpus} × ${m.model} · ${m.memGB} GB · Node ${m.node} · ${m.os}`,
+    '',
+    `Load average (1 min) ${fmt(m.loadavg?.[0], 2)} at start, ${fmt(r.loadavg_end?.[0], 2)} at the end${r.seconds ? `; ${fmt(r.seconds)} s in all` : ''}. ` +
+      'Every baseline ran in the same run, interleaved with the measured side; figures are medians of repetitions, (min–max) over repetitions.',
+    '',
+    '| scenario | measured | baseline (same run) | ratio | goal | |',
+    '|---|---|---|---|---|---|',
+  ];
+  const rows = sectionRows(r);
+  for (const name of SCENARIOS) {
+    const st = r.scenarios[name];
+    const section = r[name];
+    if (!st || st.status !== 'ok' || section === null) {
+      const why = !st ? 'not run' : st.status === 'missing' ? `missing: ${st.error ?? ''}` : `error: ${st.error ?? ''}`;
+      lines.push(`| ${name} | ${escapeCell(why)} | — | — | — | — |`);
+      continue;
+    }
+    for (const row of rows.get(name)!) {
+      lines.push(`| ${row.scenario} | ${row.measured} | ${row.baseline} | ${row.ratio} | ${row.goal} | ${mark(row.verdict)} |`);
+    }
+  }
+  lines.push(...details(r));
+  const stale = SCENARIOS.filter((s) => r.scenarios[s] && r.scenarios[s]!.when !== r.when);
+  if (stale.length > 0) {
+    lines.push('', `Kept from earlier runs (not re-run this time): ${stale.map((s) => `${s} (${r.scenarios[s]!.when})`).join(', ')}.`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+function escapeCell(s: string): string {
+  return s.replace(/\|/g, '\\|').replace(/\n/g, ' ').slice(0, 200);
+}
+
+/** A few bullets of context under the table: what limited the measured side, where to look next. */
+function details(r: BenchResults): string[] {
+  const out: string[] = [];
+  const p = r.pipeline;
+  if (p && r.scenarios['pipeline']?.status === 'ok') {
+    const areas = (p['profile_areas'] as { area: string; self_pct: number }[] | undefined) ?? [];
+    if (areas.length > 0) {
+      out.push(`- pipeline profile (bench/results/pipeline-profile.md): ${areas.map((a) => `${a.area} ${fmt(a.self_pct, 1)}%`).join(', ')} of busy main-thread time.`);
+    }
+    const cpu = p['cpu'] as { wall_s: number; processes: Record<string, { cores: number }> } | null | undefined;
+    if (cpu) out.push(`- pipeline CPU (cores busy while processing): ${Object.entries(cpu.processes).map(([k, v]) => `${k} ${fmt(v.cores, 2)}`).join(', ')}.`);
+  }
+  const f = r.freshness;
+  if (f && r.scenarios['freshness']?.status === 'ok') {
+    out.push(
+      `- freshness: /v1/track p50 ${fmt(num(f, 'ingest_p50_ms'), 1)} ms / p99 ${fmt(num(f, 'ingest_p99_ms'), 1)} ms (due → 200); ` +
+        `per-repetition p99 state ${rangeText(f, 'p99_range', 1).trim()}, change ${rangeText(f, 'change_p99_range', 1).trim()}, baseline ${rangeText(f, 'baseline_p99_range', 1).trim()}; ` +
+        `missing ${fmt(num(f, 'missing_state'))} state / ${fmt(num(f, 'missing_change'))} changes.`,
+    );
+  }
+  const mem = r.memory;
+  if (mem && r.scenarios['memory']?.status === 'ok') {
+    const shared = (mem['non_listpack_shared'] as string[] | undefined) ?? [];
+    out.push(
+      `- memory: state hash p50 ${fmt(num(mem, 'state_bytes_p50'))} B, max ${fmt(num(mem, 'state_bytes_max'))} B, ${fmt(num(mem, 'fields_per_profile_p50'))} fields (p50)` +
+        `${shared.length > 0 ? `; shared keys not in listpack: ${shared.join(', ')}` : ''}.`,
+    );
+  }
+  return out.length > 0 ? ['', ...out] : [];
+}

@@ -1,0 +1,263 @@
+/**
+ * Pipeline benchmark: N events (full 100k, quick 20k; 2,000 users; the seed definitions) pre-loaded
+ * into an isolated 6-partition events topic; then, per repetition with a fresh consumer group and a
+ * fresh Redis key prefix:
+ * - the real processor (createProcessor wired as in main.ts, bench/lib/processor-harness.ts): time from
+ *   its first batch to the handler finishing the last event (state, changes durable), then checked
+ *   against the group's committed offsets == high watermark;
+ * - baseline: a raw kafkajs consume-only loop (same consumer config, eachBatch counting messages) over
+ *   the same messages, first batch → last message.
+ * Goal: ratio ≥ 0.35. One extra, untimed processor run under the in-process CPU profiler writes
+ * bench/results/pipeline.cpuprofile and bench/results/pipeline-profile.md (top self-time functions,
+ * time per area, I/O stage times, CPU per process).
+ * Run alone: `npx tsx bench/pipeline.ts [--quick]`.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { Redis } from 'ioredis';
+import type { Kafka } from 'kafkajs';
+import { processorConsumerConfig } from '@tinycdp/kafka';
+import { cpuMeter, type CpuReport } from './lib/cpu';
+import { mixedWorkload, preload } from './lib/events';
+import { publishDefinitions, seedDefinitions, startProcessor, type StageTimes } from './lib/processor-harness';
+import { inclusiveTimes, profileMarkdown, startCpuProfile, summarizeProfile, type ProfileSummary } from './lib/profile';
+import { RESULTS_DIR } from './lib/report';
+import {
+  REDIS_URL,
+  benchKafka,
+  createTopics,
+  deleteRedisPrefix,
+  deleteTopics,
+  groupProgress,
+  isolation,
+  runStandalone,
+  sleep,
+  until,
+  withAdmin,
+  type Isolation,
+} from './lib/stack';
+import { interleaved, median, range, round } from './lib/stats';
+
+export interface PipelineBenchResult {
+  events: number;
+  users: number;
+  /** Processor events/s, first batch → last event applied (median of repetitions). */
+  events_per_s: number;
+  /** Raw kafkajs consume-only events/s over the same messages (median). */
+  baseline_events_per_s: number;
+  /** Median of per-repetition ratios (goal ≥ 0.35). */
+  ratio: number;
+  ratio_range: [number, number];
+  events_per_s_range: [number, number];
+  baseline_range: [number, number];
+  reps: number;
+  /** Group join → first batch, ms (median), processor and baseline: not part of the rates above. */
+  startup_ms: number;
+  baseline_startup_ms: number;
+  /** I/O stages summed over handler calls of the last timed repetition, as % of handler time. */
+  stages_pct: Record<string, number>;
+  /** CPU per process during the last timed processor repetition. */
+  cpu: CpuReport | null;
+  /** Areas of the profiled run (top 6), % of busy main-thread time. */
+  profile_areas: { area: string; self_pct: number }[];
+  profile_file: string;
+}
+
+const USERS = 2_000;
+/** Processor stages whose inclusive CPU the profile report lists (names as they appear in the profile). */
+const STAGE_FUNCTIONS = [
+  'processEachBatch',
+  'handle',
+  'processBatch',
+  'decodeMessage',
+  'decodeMessageWith',
+  'validateMessage',
+  'normalizeMessage',
+  'routeToProfiles',
+  'updateProfiles',
+  'load@libs/redis',
+  'decodeProfile',
+  'mergeProfiles',
+  'applyEvents',
+  'evaluateProfile',
+  'cloneProfile',
+  'encodeProfile',
+  'encodedFieldsDiff',
+  'write@libs/redis',
+  'send@processor/src/consumer',
+  'ackPending@libs/redis',
+  'schedule@libs/redis',
+  'sendBatch@kafkajs',
+  'sendCommand@ioredis',
+  '(garbage collector)',
+];
+const PARTITIONS = 6;
+const DAY = 86_400_000;
+
+async function consumeOnly(kafka: Kafka, iso: Isolation, n: number): Promise<{ eps: number; startupMs: number }> {
+  const consumer = kafka.consumer(processorConsumerConfig(iso.group('raw')));
+  const t0 = performance.now();
+  let first = 0;
+  let count = 0;
+  let resolveDone!: (t: number) => void;
+  const done = new Promise<number>((r) => (resolveDone = r));
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topic: iso.topics.events, fromBeginning: true });
+    await consumer.run({
+      partitionsConsumedConcurrently: 3,
+      eachBatch: async ({ batch }) => {
+        if (first === 0) first = performance.now();
+        count += batch.messages.length;
+        if (count >= n) resolveDone(performance.now());
+      },
+    });
+    const timeout = sleep(120_000).then(() => {
+      throw new Error(`baseline consumed ${count} of ${n} messages within 120 s`);
+    });
+    const end = await Promise.race([done, timeout]);
+    return { eps: n / ((end - first) / 1000), startupMs: first - t0 };
+  } finally {
+    await consumer.disconnect();
+  }
+}
+
+interface ProcessorRun {
+  eps: number;
+  startupMs: number;
+  stages: StageTimes;
+  cpu: CpuReport | null;
+}
+
+async function processorRun(kafka: Kafka, iso: Isolation, n: number, rep: string, redis: Redis, profile?: (stop: boolean) => Promise<void>): Promise<ProcessorRun> {
+  const redisPrefix = `${iso.redisPrefix}${rep}:`;
+  const t0 = performance.now();
+  if (profile) await profile(false);
+  const running = await startProcessor({ kafka, iso, numPartitions: PARTITIONS, redisPrefix });
+  let meter: (() => CpuReport) | null = null;
+  const startMeter = setInterval(() => {
+    if (running.source.firstAt !== 0 && meter === null) meter = cpuMeter();
+  }, 5);
+  try {
+    await running.source.reached(n, 300_000);
+    const cpu = meter === null ? null : (meter as () => CpuReport)();
+    if (profile) await profile(true);
+    const { firstAt, lastAt } = running.source;
+    // The offsets of the last batch are committed right after the handler resolved.
+    await withAdmin(kafka, (admin) =>
+      until(async () => {
+        const p = await groupProgress(admin, running.groupId, iso.topics.events);
+        return p.committed >= p.high;
+      }, 30_000, 'processor offsets committed up to the high watermark', 50),
+    );
+    return { eps: n / ((lastAt - firstAt) / 1000), startupMs: firstAt - t0, stages: running.stages, cpu };
+  } finally {
+    clearInterval(startMeter);
+    await running.stop();
+    await deleteRedisPrefix(redis, redisPrefix);
+  }
+}
+
+export async function runPipelineBench(opts: { quick: boolean }): Promise<PipelineBenchResult> {
+  const n = opts.quick ? 20_000 : 100_000;
+  const reps = opts.quick ? 3 : 5;
+  const kafka = benchKafka('bench-pipeline');
+  const iso = isolation('pipeline');
+  const redis = new Redis(REDIS_URL);
+  const producer = kafka.producer();
+  try {
+    await createTopics(kafka, iso, PARTITIONS);
+    await producer.connect();
+    await publishDefinitions(producer, iso.topics.definitions, seedDefinitions());
+    await preload(producer, iso.topics.events, mixedWorkload(n, USERS, Date.now(), 14 * DAY, 'pl-'));
+    const high = await withAdmin(kafka, (admin) => groupProgress(admin, 'none', iso.topics.events));
+    if (high.high !== n) throw new Error(`pre-loaded ${high.high} events, expected ${n}`);
+    cpuMeter(); // looks up the broker and Redis pids now, not during a timed run
+
+    let rep = 0;
+    const runs = await interleaved(
+      reps,
+      () => processorRun(kafka, iso, n, `r${rep++}`, redis),
+      () => consumeOnly(kafka, iso, n),
+    );
+    const proc = runs.a.map((r) => r.eps);
+    const base = runs.b.map((r) => r.eps);
+    const ratios = proc.map((x, i) => x / base[i]!);
+    const last = runs.a[runs.a.length - 1]!;
+
+    // Profiled run (not timed): where the processor's main thread spends its time.
+    let stopProfile: (() => Promise<import('./lib/profile').CpuProfile>) | null = null;
+    let summary: ProfileSummary | null = null;
+    let inclusive: ReturnType<typeof inclusiveTimes> = [];
+    const profiled = await processorRun(kafka, iso, n, 'prof', redis, async (stop) => {
+      if (!stop) stopProfile = await startCpuProfile();
+      else if (stopProfile) {
+        const p = await stopProfile();
+        mkdirSync(RESULTS_DIR, { recursive: true });
+        writeFileSync(`${RESULTS_DIR}/pipeline.cpuprofile`, JSON.stringify(p));
+        summary = summarizeProfile(p, 15);
+        inclusive = inclusiveTimes(p, STAGE_FUNCTIONS);
+      }
+    });
+    const stagesPct = stagePercents(last.stages);
+    if (summary) {
+      writeFileSync(
+        `${RESULTS_DIR}/pipeline-profile.md`,
+        profileMarkdown(`Processor CPU profile — ${n.toLocaleString('en-US')} events, ${USERS} users, ${PARTITIONS} partitions`, summary, [
+          `Recorded ${new Date().toISOString()} by \`npm run bench${opts.quick ? ' -- --quick' : ''}\` (bench/pipeline.ts): one untimed processor run`,
+          `over the pre-loaded topic, main thread sampled every 0.5 ms with node:inspector (open \`pipeline.cpuprofile\` in Chrome DevTools / speedscope).`,
+          `Rate under the profiler: ${Math.round(profiled.eps)} events/s (timed runs: median ${Math.round(median(proc))}; raw consume ${Math.round(median(base))}).`,
+          '',
+          '## I/O stages (last timed run)',
+          '',
+          'Wall time spent awaiting each port, summed over handler calls (chunks of 3 partitions overlap, and writes of',
+          'one chunk run concurrently, so a stage can exceed 100% of handler time):',
+          '',
+          '| stage | calls | summed ms | mean ms per call | % of handler time |',
+          '|---|---:|---:|---:|---:|',
+          ...Object.entries(last.stages)
+            .filter(([, s]) => s.calls > 0)
+            .map(([k, s]) => `| ${k} | ${s.calls} | ${Math.round(s.ms)} | ${round(s.ms / s.calls, 2)} | ${stagesPct[k] ?? ''} |`),
+          '',
+          '## CPU per process (last timed run, first batch → last event)',
+          '',
+          '| process | CPU s | cores |',
+          '|---|---:|---:|',
+          ...Object.entries(last.cpu?.processes ?? {}).map(([k, v]) => `| ${k} | ${v.cpu_s} | ${v.cores} |`),
+          `| (wall) | ${last.cpu?.wall_s ?? ''} | of 2 |`,
+        ], inclusive),
+      );
+    }
+    const areas = (summary as ProfileSummary | null)?.areas ?? [];
+    return {
+      events: n,
+      users: USERS,
+      events_per_s: Math.round(median(proc)),
+      baseline_events_per_s: Math.round(median(base)),
+      ratio: round(median(ratios), 3),
+      ratio_range: range(ratios).map((x) => round(x, 3)) as [number, number],
+      events_per_s_range: range(proc).map(Math.round) as [number, number],
+      baseline_range: range(base).map(Math.round) as [number, number],
+      reps,
+      startup_ms: Math.round(median(runs.a.map((r) => r.startupMs))),
+      baseline_startup_ms: Math.round(median(runs.b.map((r) => r.startupMs))),
+      stages_pct: stagesPct,
+      cpu: last.cpu,
+      profile_areas: areas.slice(0, 6).map((a) => ({ area: a.area, self_pct: a.self_pct })),
+      profile_file: 'bench/results/pipeline.cpuprofile',
+    };
+  } finally {
+    await producer.disconnect();
+    await deleteRedisPrefix(redis, iso.redisPrefix).catch(() => undefined);
+    redis.disconnect();
+    await deleteTopics(kafka, iso.topicPrefix);
+  }
+}
+
+function stagePercents(stages: StageTimes): Record<string, number> {
+  const handler = stages['handler']?.ms || 1;
+  const out: Record<string, number> = {};
+  for (const [k, s] of Object.entries(stages)) if (s.calls > 0 && k !== 'handler') out[k] = round((s.ms / handler) * 100, 1);
+  return out;
+}
+
+runStandalone(import.meta.url, runPipelineBench);

@@ -1,0 +1,168 @@
+/**
+ * `npm run bench` (full) / `npm run bench -- --quick` (under 5 minutes): brings up Kafka and Redis if
+ * they do not answer (scripts/services.sh up), runs every scenario against the real stack, prints the
+ * table and writes bench/results/latest.json and latest.md.
+ *
+ *   --quick            smaller runs
+ *   --only=a,b         only these scenarios (dsl, ingest, pipeline, freshness, decide, memory, time_exit);
+ *                      sections not run are kept from the previous latest.json, marked with their date
+ *
+ * A failing scenario is reported as an error in its section; the others still run. `memory` and
+ * `time_exit` run side by side: time_exit mostly waits for the next minute boundary, and memory
+ * measures bytes, not time.
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { RESULTS_DIR, SCENARIOS, renderMarkdown, type BenchResults, type Machine, type ScenarioName, type ScenarioStatus } from './lib/report';
+import { ensureStack } from './lib/stack';
+
+type Runner = (opts: { quick: boolean }) => Promise<unknown>;
+
+/** Imported by a computed specifier so typecheck does not depend on another helper's file existing. */
+async function optional(spec: string, fn: string): Promise<Runner> {
+  const mod = (await import(spec)) as Record<string, unknown>;
+  return mod[fn] as Runner;
+}
+
+/** Scenarios written by other helpers (dsl, decide) may be absent: a missing module is reported, not fatal. */
+const LOADERS: Record<ScenarioName, () => Promise<Runner>> = {
+  dsl: () => optional('./dsl', 'runDslBench'),
+  ingest: async () => (await import('./ingest')).runIngestBench,
+  pipeline: async () => (await import('./pipeline')).runPipelineBench,
+  freshness: async () => (await import('./freshness')).runFreshnessBench,
+  decide: () => optional('./decide', 'runDecideBench'),
+  memory: async () => (await import('./memory')).runMemoryBench,
+  time_exit: async () => (await import('./time-exit')).runTimeExitBench,
+};
+
+const NEEDS_STACK: ReadonlySet<ScenarioName> = new Set(['ingest', 'pipeline', 'freshness', 'decide', 'memory', 'time_exit']);
+
+function parseArgs(argv: readonly string[]): { quick: boolean; only: ScenarioName[] } {
+  const quick = argv.includes('--quick');
+  const onlyArg = argv.find((a) => a.startsWith('--only='));
+  if (!onlyArg) return { quick, only: [...SCENARIOS] };
+  const names = onlyArg
+    .slice('--only='.length)
+    .split(',')
+    .map((s) => s.trim().replace(/-/g, '_'))
+    .filter(Boolean);
+  const unknown = names.filter((n) => !(SCENARIOS as readonly string[]).includes(n));
+  if (unknown.length > 0) throw new Error(`unknown scenario(s) ${unknown.join(', ')}; known: ${SCENARIOS.join(', ')}`);
+  return { quick, only: names as ScenarioName[] };
+}
+
+function machine(): Machine & { loadavg: number[] } {
+  const cpus = os.cpus();
+  return {
+    cpus: cpus.length,
+    model: cpus[0]?.model.trim() ?? 'unknown',
+    memGB: Math.round((os.totalmem() / 2 ** 30) * 10) / 10,
+    node: process.version,
+    os: `${os.type()} ${os.release()} ${os.arch()}`,
+    loadavg: os.loadavg().map((x) => Math.round(x * 100) / 100),
+  };
+}
+
+function isMissingModule(err: unknown, name: string): boolean {
+  const e = err as { code?: string; message?: string };
+  return (e.code === 'ERR_MODULE_NOT_FOUND' || /Cannot find module/.test(e.message ?? '')) && (e.message ?? '').includes(name);
+}
+
+const FILES: Record<ScenarioName, string> = {
+  dsl: 'bench/dsl.ts',
+  ingest: 'bench/ingest.ts',
+  pipeline: 'bench/pipeline.ts',
+  freshness: 'bench/freshness.ts',
+  decide: 'bench/decide.ts',
+  memory: 'bench/memory.ts',
+  time_exit: 'bench/time-exit.ts',
+};
+
+async function runOne(name: ScenarioName, quick: boolean, when: string): Promise<{ section: Record<string, unknown> | null; status: ScenarioStatus }> {
+  const t0 = performance.now();
+  const status = (s: ScenarioStatus['status'], error?: string): ScenarioStatus => ({
+    status: s,
+    when,
+    quick,
+    seconds: Math.round((performance.now() - t0) / 100) / 10,
+    ...(error === undefined ? {} : { error }),
+  });
+  let runner: Runner;
+  try {
+    runner = await LOADERS[name]();
+    if (typeof runner !== 'function') return { section: null, status: status('missing', `${FILES[name]} does not export its run function`) };
+  } catch (err) {
+    const file = FILES[name];
+    if (isMissingModule(err, file.replace('bench/', '').replace('.ts', ''))) return { section: null, status: status('missing', `${file} not found`) };
+    return { section: null, status: status('error', `loading ${file}: ${(err as Error).message}`) };
+  }
+  console.error(`bench: ${name} …`);
+  try {
+    const section = (await runner({ quick })) as Record<string, unknown>;
+    const st = status('ok');
+    console.error(`bench: ${name} done in ${st.seconds} s`);
+    return { section, status: st };
+  } catch (err) {
+    const st = status('error', (err as Error).message ?? String(err));
+    console.error(`bench: ${name} failed after ${st.seconds} s: ${(err as Error).stack ?? err}`);
+    return { section: null, status: st };
+  }
+}
+
+async function main(): Promise<void> {
+  const { quick, only } = parseArgs(process.argv.slice(2));
+  const started = performance.now();
+  const when = new Date().toISOString();
+  const m = machine();
+  if (only.some((s) => NEEDS_STACK.has(s))) await ensureStack();
+
+  const previous: Partial<BenchResults> =
+    only.length < SCENARIOS.length && existsSync(`${RESULTS_DIR}/latest.json`)
+      ? (JSON.parse(readFileSync(`${RESULTS_DIR}/latest.json`, 'utf8')) as BenchResults)
+      : {};
+  const results: BenchResults = {
+    machine: m,
+    when,
+    quick,
+    dsl: null,
+    ingest: null,
+    pipeline: null,
+    freshness: null,
+    decide: null,
+    memory: null,
+    time_exit: null,
+    scenarios: {},
+  };
+  for (const s of SCENARIOS) {
+    if (only.includes(s) || !previous.scenarios?.[s]) continue;
+    results[s] = (previous[s] as Record<string, unknown> | null) ?? null;
+    results.scenarios[s] = previous.scenarios[s]!;
+  }
+
+  const put = (name: ScenarioName, r: Awaited<ReturnType<typeof runOne>>) => {
+    results[name] = r.section;
+    results.scenarios[name] = r.status;
+  };
+  const sequential = only.filter((s) => s !== 'memory' && s !== 'time_exit');
+  for (const name of sequential) put(name, await runOne(name, quick, when));
+  const sideBySide = only.filter((s) => s === 'memory' || s === 'time_exit');
+  const done = await Promise.all(sideBySide.map((name) => runOne(name, quick, when)));
+  sideBySide.forEach((name, i) => put(name, done[i]!));
+
+  (results as BenchResults & { loadavg_end: number[]; seconds: number }).loadavg_end = os.loadavg().map((x) => Math.round(x * 100) / 100);
+  (results as BenchResults & { seconds: number }).seconds = Math.round((performance.now() - started) / 1000);
+  const md = renderMarkdown(results);
+  mkdirSync(RESULTS_DIR, { recursive: true });
+  writeFileSync(`${RESULTS_DIR}/latest.json`, `${JSON.stringify(results, null, 2)}\n`);
+  writeFileSync(`${RESULTS_DIR}/latest.md`, md);
+  console.log(md);
+  console.error(`bench: wrote bench/results/latest.json and latest.md in ${Math.round((performance.now() - started) / 1000)} s`);
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  },
+);
