@@ -33,7 +33,8 @@ export class KafkaEventSource implements EventSource {
     private readonly topic: string,
     private readonly groupId: string,
     private readonly logger: Logger,
-    private readonly chunkSize = 500,
+    // Large chunks: more events per profile per compare-and-set write (the dominant cost is per profile).
+    private readonly chunkSize = 2000,
     private readonly sessionTimeoutMs = 30_000,
   ) {}
 
