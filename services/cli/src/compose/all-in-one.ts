@@ -241,12 +241,19 @@ async function control(req: IncomingMessage, res: ServerResponse, cfg: ConfigBac
     }
     const m = /^\/internal\/v1\/keys\/([A-Za-z0-9_]+)$/.exec(path);
     if (req.method === 'DELETE' && m) {
-      const r = await cfg.db.query('UPDATE api_keys SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1', [m[1]]);
-      return json(res, (r as { rowCount?: number }).rowCount === 0 ? 404 : 200, { id: m[1], revoked: true });
+      const { rows: target } = await cfg.db.query<{ scope: string; revoked_at: Date | null }>('SELECT scope, revoked_at FROM api_keys WHERE id = $1', [m[1]]);
+      if (!target[0]) return json(res, 404, errorBody('not_found', `no API key ${m[1]}`));
+      if (target[0].scope === 'admin' && target[0].revoked_at === null) {
+        const { rows } = await cfg.db.query<{ n: string }>("SELECT count(*)::text AS n FROM api_keys WHERE scope = 'admin' AND revoked_at IS NULL");
+        if (Number(rows[0]?.n ?? 0) <= 1) return json(res, 409, errorBody('conflict', 'refusing to revoke the last active admin key'));
+      }
+      const { rows } = await cfg.db.query<any>(`UPDATE api_keys SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1 RETURNING ${KEY_COLUMNS}`, [m[1]]);
+      return json(res, 200, toKeyRecord(rows[0]));
     }
     return json(res, 404, errorBody('not_found', `no control route ${req.method} ${path}`));
   } catch (err) {
-    return json(res, 400, errorBody('bad_request', (err as Error).message));
+    if (err instanceof SyntaxError) return json(res, 400, errorBody('invalid_json', err.message));
+    return json(res, 500, errorBody('internal', (err as Error).message));
   }
 }
 
