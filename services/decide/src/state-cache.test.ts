@@ -1,0 +1,42 @@
+import { describe, expect, it } from 'vitest';
+import { emptyProfile, encodeProfile } from '@tinycdp/engine';
+import { StateCache } from './state-cache';
+
+const fieldsWith = (plan: string) => {
+  const s = emptyProfile('u');
+  s.userId = 'u';
+  s.properties['plan'] = { at: 1, value: plan };
+  return encodeProfile(s);
+};
+
+describe('StateCache', () => {
+  it('reuses the decoded state only while the fields are exactly the same', () => {
+    const c = new StateCache(10);
+    const a = c.decode('u', fieldsWith('free'));
+    expect(c.decode('u', { ...fieldsWith('free') })).toBe(a);
+    const b = c.decode('u', fieldsWith('premium'));
+    expect(b).not.toBe(a);
+    expect(b.properties['plan']?.value).toBe('premium');
+    const extra = c.decode('u', { ...fieldsWith('premium'), q: '3' });
+    expect(extra).not.toBe(b);
+    expect(extra.sequence).toBe(3);
+    expect(c.decode('u', fieldsWith('premium'))).not.toBe(extra); // a field removed
+    expect([c.hits, c.misses]).toEqual([1, 4]);
+  });
+
+  it('is bounded and does not keep empty profiles', () => {
+    const c = new StateCache(2);
+    c.decode('x', {});
+    expect(c.size).toBe(0);
+    for (const id of ['a', 'b', 'c']) c.decode(id, fieldsWith(id));
+    expect(c.size).toBe(2);
+    const a2 = c.decode('a', fieldsWith('a'));
+    expect(c.decode('a', fieldsWith('a'))).toBe(a2);
+  });
+
+  it('keys by profile id (same fields, different ids → different states)', () => {
+    const c = new StateCache(10);
+    expect(c.decode('a', fieldsWith('p')).id).toBe('a');
+    expect(c.decode('b', fieldsWith('p')).id).toBe('b');
+  });
+});

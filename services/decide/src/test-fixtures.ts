@@ -1,0 +1,147 @@
+/**
+ * Integration test fixtures for decide (not exported from the package; imported only by *.int.test.ts
+ * and bench/decide.ts): seed definitions, profile states written the way the processor writes them,
+ * and an in-memory KeyVerifier (the key store is not what these tests are about).
+ */
+import { randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import type { Json } from '@tinycdp/common';
+import {
+  applyEvents,
+  buildPlan,
+  emptyProfile,
+  encodeProfile,
+  type Definition,
+  type FlagDefinition,
+  type Plan,
+  type ProfileState,
+} from '@tinycdp/engine';
+import type { CdpEvent } from '@tinycdp/events';
+import type { KeyScope, KeyVerifier, Principal } from '@tinycdp/http';
+import { RedisDefinitionCache, redisKeys } from '@tinycdp/redis';
+
+export class MemoryKeyVerifier implements KeyVerifier {
+  private readonly keys = new Map<string, Principal>();
+  add(secret: string, scope: KeyScope): this {
+    this.keys.set(secret, { id: `k-${this.keys.size + 1}`, scope, name: scope });
+    return this;
+  }
+  async verify(secret: string): Promise<Principal | null> {
+    return this.keys.get(secret) ?? null;
+  }
+}
+
+const trait = (key: string, expression: string): Definition => ({ kind: 'trait', key, expression, version: 1 });
+const segment = (key: string, rule: string): Definition => ({ kind: 'segment', key, rule, version: 1 });
+export const flag = (key: string, over: Partial<FlagDefinition> = {}): FlagDefinition => ({
+  kind: 'flag',
+  key,
+  enabled: true,
+  valueType: 'boolean',
+  rules: [],
+  default: false,
+  version: 1,
+  ...over,
+});
+
+/** The seed definitions plus flags of every value type and rule shape. */
+export function seedDefinitions(): Definition[] {
+  return [
+    trait('frequent_buyer', 'events.purchase.count_30d >= 3'),
+    trait('total_spent', 'events.purchase.sum(properties.amount, 90d)'),
+    segment('vip_users', 'trait("frequent_buyer") == true'),
+    segment('high_value', 'trait("total_spent") >= 500'),
+    flag('premium_features', { rules: [{ when: 'segment("vip_users")', value: true }] }),
+    flag('big_spender', { rules: [{ when: 'trait("total_spent") >= 500', value: true }] }),
+    flag('new_checkout', {
+      version: 7,
+      rules: [
+        { when: 'segment("vip_users") && segment("high_value")', value: true },
+        { when: 'context.country == "DE"', value: true },
+        { when: 'events.purchase.count_30d >= 1', value: true, rollout: 50 },
+      ],
+    }),
+    flag('kill_switch', { enabled: false, default: true, rules: [{ when: 'true', value: false }] }),
+    flag('banner_color', {
+      valueType: 'string',
+      default: 'gray',
+      rules: [
+        { when: 'profile.plan == "premium"', value: 'gold' },
+        { when: 'context.country == "FR"', value: 'blue' },
+      ],
+    }),
+    flag('discount_pct', { valueType: 'number', default: 0, rules: [{ when: 'segment("high_value")', value: 15 }] }),
+    flag('checkout_config', {
+      valueType: 'object',
+      default: { steps: 3, express: false },
+      rules: [{ when: 'segment("vip_users")', value: { steps: 1, express: true } }],
+    }),
+  ];
+}
+
+/** Writes definitions the way the processor materializes them (put-definition.lua, with a notice). */
+export async function putDefinitions(redis: Redis, prefix: string, defs: readonly Definition[]): Promise<void> {
+  const cache = new RedisDefinitionCache(redis, prefix);
+  for (const d of defs) await cache.put(`${d.kind}:${d.key}`, d.version, JSON.stringify(d));
+}
+
+export function track(userId: string, event: string, at: number, properties: Record<string, Json> = {}): CdpEvent {
+  const ts = new Date(at).toISOString();
+  return {
+    type: 'track',
+    messageId: randomUUID(),
+    userId,
+    anonymousId: null,
+    event,
+    name: null,
+    properties,
+    traits: {},
+    context: {},
+    previousId: null,
+    groupId: null,
+    timestamp: ts,
+    receivedAt: ts,
+    sentAt: null,
+    originalTimestamp: null,
+  };
+}
+
+export function identify(userId: string, at: number, traits: Record<string, Json>): CdpEvent {
+  return { ...track(userId, 'identify', at), type: 'identify', event: null, traits };
+}
+
+/** Builds a profile from events under `plan` and writes it (engine codec fields + `_rev`). */
+export async function writeProfile(
+  redis: Redis,
+  prefix: string,
+  plan: Plan,
+  id: string,
+  events: readonly CdpEvent[],
+  now: number,
+): Promise<ProfileState> {
+  const state = applyEvents({ ...emptyProfile(id), userId: id }, events, plan, now);
+  const key = redisKeys(prefix).profile(id);
+  await redis.multi().del(key).hset(key, { ...encodeProfile(state), _rev: '1' }).exec();
+  return state;
+}
+
+export function seedPlan(): Plan {
+  const { plan, problems } = buildPlan(seedDefinitions());
+  if (problems.length > 0) throw new Error(`seed definitions do not compile: ${JSON.stringify(problems)}`);
+  return plan;
+}
+
+/**
+ * The seed users: `vip` (4 purchases of 150 → frequent buyer, high value, premium plan), `buyer`
+ * (1 small purchase), `newbie` (identify only).
+ */
+export async function writeSeedProfiles(redis: Redis, prefix: string, now: number): Promise<void> {
+  const plan = seedPlan();
+  const hour = 3_600_000;
+  await writeProfile(redis, prefix, plan, 'vip', [
+    identify('vip', now - 5 * hour, { plan: 'premium' }),
+    ...[1, 2, 3, 4].map((i) => track('vip', 'purchase', now - i * hour, { amount: 150 })),
+  ], now);
+  await writeProfile(redis, prefix, plan, 'buyer', [track('buyer', 'purchase', now - hour, { amount: 20 })], now);
+  await writeProfile(redis, prefix, plan, 'newbie', [identify('newbie', now - hour, { plan: 'free' })], now);
+}
