@@ -175,3 +175,13 @@ describe('markdown report', () => {
     expect(fmt(1234.567, 1)).toBe('1,234.6');
   });
 });
+
+describe('README performance section', () => {
+  it('is replaced between the markers and nowhere else', async () => {
+    const { spliceReadme } = await import('./lib/readme');
+    const readme = 'intro\n<!-- bench:start -->\nold table\n<!-- bench:end -->\noutro\n';
+    const out = spliceReadme(readme, '# TinyCDP benchmarks\n\n| a | b |\n|---|---|\n');
+    expect(out).toBe('intro\n<!-- bench:start -->\n| a | b |\n|---|---|\n<!-- bench:end -->\noutro\n');
+    expect(() => spliceReadme('no markers', 'x')).toThrow(/bench:start/);
+  });
+});

@@ -12,6 +12,7 @@
  * measures bytes, not time.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { updateReadme } from './lib/readme';
 import os from 'node:os';
 import { RESULTS_DIR, SCENARIOS, renderMarkdown, type BenchResults, type Machine, type ScenarioName, type ScenarioStatus } from './lib/report';
 import { ensureStack } from './lib/stack';
@@ -155,6 +156,7 @@ async function main(): Promise<void> {
   mkdirSync(RESULTS_DIR, { recursive: true });
   writeFileSync(`${RESULTS_DIR}/latest.json`, `${JSON.stringify(results, null, 2)}\n`);
   writeFileSync(`${RESULTS_DIR}/latest.md`, md);
+  updateReadme(new URL('../README.md', import.meta.url).pathname, md);
   console.log(md);
   console.error(`bench: wrote bench/results/latest.json and latest.md in ${Math.round((performance.now() - started) / 1000)} s`);
 }
