@@ -155,8 +155,9 @@ cmd_start() {
       -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xms64m -Xmx512m -Djava.awt.headless=true
       "-Dtinycdp.registry.dir=$DATA_DIR"
       "-Dquarkus.http.host=$HOST" "-Dquarkus.http.port=$PORT"
-      # The management interface would bind 0.0.0.0:9000 and collide between instances.
-      -Dquarkus.management.enabled=false
+      # The management interface (health, metrics) is build-time enabled and would bind 0.0.0.0:9000,
+      # colliding between instances: loopback and an OS-chosen port instead.
+      -Dquarkus.management.host=$HOST -Dquarkus.management.port=0
       -Dquarkus.http.access-log.enabled=false
       $(storage_args)
       -jar "$APP_DIR/quarkus-run.jar"

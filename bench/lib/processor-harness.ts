@@ -155,7 +155,7 @@ export async function startProcessor(opts: {
   const { kafka, iso } = opts;
   const prefix = opts.redisPrefix ?? iso.redisPrefix;
   const groupId = opts.groupId ?? iso.group('processor');
-  const logger = pino({ level: 'silent' });
+  const logger = pino({ level: process.env.BENCH_LOG ?? 'silent' });
   // As services/processor/src/main.ts builds them.
   const redis = new Redis(REDIS_URL, { enableAutoPipelining: true, maxRetriesPerRequest: 3 });
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });

@@ -62,7 +62,23 @@ export function parse(source: string): ParseResult {
     return { ok: false, diagnostics: [makeDiagnostic('unexpected_end', 'empty expression', spanAt(source, source.length, 1), source)] };
   }
 
-  const { cst, errors } = parseTokens(tokens);
+  // Many brackets left open: chevrotain's error recovery re-walks the grammar once per open level
+  // (slow, and it overflowed the stack at ~60 open calls/lists). Say what is wrong without it.
+  const unclosed = unclosedProblem(tokens, source);
+  if (unclosed) return { ok: false, diagnostics: [...diagnostics, unclosed].slice(0, MAX_DIAGNOSTICS) };
+
+  let parsed: ReturnType<typeof parseTokens>;
+  let built: ReturnType<typeof astBuilder.build> | null = null;
+  try {
+    parsed = parseTokens(tokens);
+    if (parsed.errors.length === 0 && diagnostics.length === 0) built = astBuilder.build(parsed.cst, source);
+  } catch (err) {
+    // Last line of defence for the "never throws" contract (a stack overflow inside the parser library).
+    if (!(err instanceof RangeError)) throw err;
+    const d = makeDiagnostic('too_deep', 'expression is too deeply nested to parse', spanAt(source, 0, Math.max(1, Math.min(source.length, 1))), source);
+    return { ok: false, diagnostics: [...diagnostics, d].slice(0, MAX_DIAGNOSTICS) };
+  }
+  const { errors } = parsed;
   const seen = new Set<string>();
   for (const e of errors) {
     const d = recognitionDiagnostic(e, source);
@@ -73,7 +89,7 @@ export function parse(source: string): ParseResult {
   }
   if (diagnostics.length > 0) return { ok: false, diagnostics: finish(diagnostics) };
 
-  const built = astBuilder.build(cst, source);
+  if (built === null) return { ok: false, diagnostics: finish(diagnostics) };
   if (built.diagnostics.length > 0 || !built.ast) return { ok: false, diagnostics: finish(built.diagnostics) };
   sources.set(built.ast, source);
   return { ok: true, ast: built.ast };
@@ -126,6 +142,38 @@ function depthProblem(tokens: readonly IToken[], source: string): Diagnostic | n
     prev = t;
   }
   return null;
+}
+
+/** More open brackets/parentheses at the end than this are reported without running recovery. */
+const MAX_UNCLOSED_FOR_RECOVERY = 8;
+
+function unclosedProblem(tokens: readonly IToken[], source: string): Diagnostic | null {
+  const open: IToken[] = [];
+  for (const t of tokens) {
+    if (t.tokenType === LParen || t.tokenType === LBracket) open.push(t);
+    else if ((t.tokenType === RParen || t.tokenType === RBracket) && open.length > 0) {
+      const top = open[open.length - 1]!;
+      const matches = (top.tokenType === LParen) === (t.tokenType === RParen);
+      if (!matches && open.length > MAX_UNCLOSED_FOR_RECOVERY) {
+        // Recovery from a mismatched closer deep inside nesting costs ~0.5 s at 60 levels.
+        return makeDiagnostic(
+          'syntax_error',
+          `'${t.image}' does not close '${top.image}' (opened at column ${top.startColumn ?? top.startOffset + 1})`,
+          spanAt(source, t.startOffset, t.image.length),
+          source,
+        );
+      }
+      open.pop();
+    }
+  }
+  if (open.length <= MAX_UNCLOSED_FOR_RECOVERY) return null;
+  const first = open[0]!;
+  return makeDiagnostic(
+    'unexpected_end',
+    `${open.length} brackets or parentheses are not closed (the first opens at column ${first.startColumn ?? first.startOffset + 1})`,
+    spanAt(source, source.length, 1),
+    source,
+  );
 }
 
 function isOperandEnd(t: IToken | undefined): boolean {

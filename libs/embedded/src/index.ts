@@ -21,3 +21,7 @@ export type {
   EventSink,
   DefinitionCache,
 } from './ports';
+export { MemoryRolloutStore } from './memory-rollout-store';
+export { MemorySegmentMembers } from './memory-segment-members';
+export type { FenceClaim, MembershipChange, RolloutStore, SegmentMembers } from './rollout-ports';
+export { FileLogEventReader } from './file-log-reader';

@@ -147,6 +147,11 @@ export class MemoryProfileRepository implements ProfileRepository, ProfileIndex 
     return this.schedules.get(partition)?.upTo(now, limit) ?? [];
   }
 
+  /** How many profile ids the index holds (SCARD). */
+  async countProfileIds(): Promise<number> {
+    return this.index.size;
+  }
+
   /** Cursor = position in the id-sorted index; like SSCAN, ids added or removed meanwhile may be missed or repeated. */
   async listProfileIds(cursor: string, count: number): Promise<{ cursor: string; ids: string[] }> {
     const all = [...this.index].sort();

@@ -4,13 +4,13 @@
 import type { Json } from '@tinycdp/common';
 import type { EventView, WindowUnit } from '@tinycdp/dsl';
 import type { CdpEvent } from '@tinycdp/events';
+import { sortedBuckets } from './internal/aggregates';
 import { fnv1a32 } from './internal/hash';
 import { asNumber, canonicalJson, getPath, pathKey, toJson } from './internal/json';
 import type { Plan, PropertySpec, SeriesSpec } from './plan';
 import {
   ANONYMOUS_IDS_CAP,
   DISTINCT_CAP,
-  cloneProfile,
   type ProfileState,
   type PropertyState,
   type SeriesState,
@@ -53,23 +53,45 @@ export function eventTimeOf(e: CdpEvent): number | null {
   return Number.isFinite(r) ? r : null;
 }
 
-function seriesMatches(spec: SeriesSpec, name: string | null, e: CdpEvent, view: () => EventView): boolean {
-  if (spec.event !== null) {
-    if (name !== spec.event) return false;
-  } else if (e.type === 'alias') {
-    return false;
+/** Per-plan lookups, computed once per plan object (plans are shared read-only). */
+interface PlanInfo {
+  /** `Object.entries(spec.units)` per series, in plan order. */
+  readonly units: readonly (readonly [WindowUnit, number])[][];
+  /** `pathKey` of each profile path, aligned with `plan.profilePaths`. */
+  readonly pathKeys: readonly string[];
+  readonly usedPaths: ReadonlySet<string>;
+}
+const planInfos = new WeakMap<Plan, PlanInfo>();
+
+function planInfo(plan: Plan): PlanInfo {
+  let info = planInfos.get(plan);
+  if (info === undefined) {
+    const pathKeys = plan.profilePaths.map(pathKey);
+    info = {
+      units: plan.series.map((spec) => Object.entries(spec.units) as [WindowUnit, number][]),
+      pathKeys,
+      usedPaths: new Set(pathKeys),
+    };
+    planInfos.set(plan, info);
   }
-  if (spec.filter === null) return true;
+  return info;
+}
+
+/** Oldest kept bucket per unit of a series at `now` (only the units the series keeps). */
+type Keep = Partial<Record<WindowUnit, number>>;
+
+function keepAt(units: readonly (readonly [WindowUnit, number])[], now: number | null): Keep {
+  const keep: Keep = {};
+  for (const [unit, n] of units) keep[unit] = now === null ? Number.NEGATIVE_INFINITY : oldestKeptBucket(unit, n, now);
+  return keep;
+}
+
+function filterMatches(spec: SeriesSpec, view: EventView): boolean {
   try {
-    return spec.filter.test(view()) === true;
+    return spec.filter!.test(view) === true;
   } catch {
     return false;
   }
-}
-
-function bump<T>(rec: UnitBuckets<T>, unit: WindowUnit, key: string, f: (prev: T | undefined) => T): void {
-  const buckets = (rec[unit] ??= {});
-  buckets[key] = f(buckets[key]);
 }
 
 function emptySeries(): SeriesState {
@@ -85,73 +107,123 @@ export function distinctHash(v: Json): string {
   return fnv1a32(canonicalJson(v)).toString(36);
 }
 
+/**
+ * Copy-on-write over the input state: series, properties and bucket records of the input are shared
+ * until first written, then copied once (the input is never mutated, and untouched records are not
+ * copied at all). `owned` holds every object created during this call.
+ */
+class Writer {
+  private readonly owned = new Set<object>();
+
+  /** The series `id` of `next`, owned (copied or created). */
+  series(next: ProfileState, id: string): SeriesState {
+    const s = next.series[id];
+    if (s !== undefined && this.owned.has(s)) return s;
+    const own: SeriesState =
+      s === undefined ? emptySeries() : { counts: { ...s.counts }, props: { ...s.props }, firstSeen: s.firstSeen, lastSeen: s.lastSeen };
+    this.owned.add(own);
+    next.series[id] = own;
+    return own;
+  }
+
+  /** The property `id` of an owned series, owned. */
+  property(s: SeriesState, id: string): PropertyState {
+    const p = s.props[id];
+    if (p !== undefined && this.owned.has(p)) return p;
+    const own: PropertyState = p === undefined ? emptyProperty() : { num: { ...p.num }, distinct: { ...p.distinct }, last: p.last };
+    this.owned.add(own);
+    s.props[id] = own;
+    return own;
+  }
+
+  /** The bucket record of `unit` in an owned per-unit container, owned. */
+  buckets<T>(rec: UnitBuckets<T>, unit: WindowUnit): Record<string, T> {
+    const b = rec[unit];
+    if (b !== undefined && this.owned.has(b)) return b;
+    const own: Record<string, T> = b === undefined ? {} : { ...b };
+    this.owned.add(own);
+    rec[unit] = own;
+    return own;
+  }
+}
+
+/** Bucket index of `ts` in `unit` when kept, else null. */
+function keptBucket(keep: Keep, unit: WindowUnit, ts: number): number | null {
+  const oldest = keep[unit];
+  if (oldest === undefined) return null;
+  const b = bucketIndex(ts, unit);
+  return b >= oldest ? b : null;
+}
+
 function applyToSeries(
+  w: Writer,
   s: SeriesState,
   spec: SeriesSpec,
+  units: readonly (readonly [WindowUnit, number])[],
   view: EventView,
   ts: number,
-  keep: ReadonlyMap<WindowUnit, number>,
+  keep: Keep,
 ): void {
   if (spec.seen) {
     s.firstSeen = s.firstSeen === null ? ts : Math.min(s.firstSeen, ts);
     s.lastSeen = s.lastSeen === null ? ts : Math.max(s.lastSeen, ts);
   }
-  const keys = new Map<WindowUnit, string | null>();
-  for (const [unit, oldest] of keep) {
-    const b = bucketIndex(ts, unit);
-    keys.set(unit, b >= oldest ? String(b) : null);
+  for (const [unit] of units) {
+    const k = keptBucket(keep, unit, ts);
+    if (k === null) continue;
+    const rec = w.buckets(s.counts, unit);
+    rec[k] = (rec[k] ?? 0) + 1;
   }
-  for (const unit of Object.keys(spec.units) as WindowUnit[]) {
-    const k = keys.get(unit);
-    if (k) bump(s.counts, unit, k, (p) => (p ?? 0) + 1);
-  }
-  for (const p of spec.props) applyToProperty(s, p, view, ts, keys);
+  for (const p of spec.props) applyToProperty(w, s, p, view, ts, keep);
 }
 
 function applyToProperty(
+  w: Writer,
   s: SeriesState,
   spec: PropertySpec,
   view: EventView,
   ts: number,
-  keys: ReadonlyMap<WindowUnit, string | null>,
+  keep: Keep,
 ): void {
   const raw = getPath(view, spec.path);
   if (raw === undefined) return;
-  const value = toJson(raw);
-  const ps = (s.props[spec.id] ??= emptyProperty());
+  const ps = w.property(s, spec.id);
+  const value = spec.last || spec.distinctUnits.length > 0 ? toJson(raw) : null;
   if (spec.last && (ps.last === null || ts >= ps.last.at)) ps.last = { at: ts, value };
-  const num = asNumber(raw);
-  if (num !== null) {
-    for (const unit of spec.numericUnits) {
-      const k = keys.get(unit);
-      if (!k) continue;
-      bump(ps.num, unit, k, (prev) =>
-        prev === undefined
-          ? { n: 1, sum: num, min: num, max: num }
-          : { n: prev.n + 1, sum: prev.sum + num, min: Math.min(prev.min, num), max: Math.max(prev.max, num) },
-      );
+  if (spec.numericUnits.length > 0) {
+    const num = asNumber(raw);
+    if (num !== null) {
+      for (const unit of spec.numericUnits) {
+        const k = keptBucket(keep, unit, ts);
+        if (k === null) continue;
+        const rec = w.buckets(ps.num, unit);
+        const prev = rec[k];
+        rec[k] =
+          prev === undefined
+            ? { n: 1, sum: num, min: num, max: num }
+            : { n: prev.n + 1, sum: prev.sum + num, min: Math.min(prev.min, num), max: Math.max(prev.max, num) };
+      }
     }
   }
-  if (value !== null) {
+  if (value !== null && spec.distinctUnits.length > 0) {
     const h = distinctHash(value);
     for (const unit of spec.distinctUnits) {
-      const k = keys.get(unit);
-      if (!k) continue;
-      bump(ps.distinct, unit, k, (prev) => {
-        const list = prev ?? [];
-        if (list.includes(h) || list.length >= DISTINCT_CAP) return list;
-        return [...list, h].sort();
-      });
+      const k = keptBucket(keep, unit, ts);
+      if (k === null) continue;
+      const rec = w.buckets(ps.distinct, unit);
+      const list = rec[k] ?? [];
+      rec[k] = list.includes(h) || list.length >= DISTINCT_CAP ? list : [...list, h].sort();
     }
   }
 }
 
-function applyIdentify(state: ProfileState, e: CdpEvent, ts: number, plan: Plan): void {
+function applyIdentify(state: ProfileState, e: CdpEvent, ts: number, plan: Plan, pathKeys: readonly string[]): void {
   const traits = e.traits ?? {};
-  for (const path of plan.profilePaths) {
+  for (let i = 0; i < plan.profilePaths.length; i++) {
+    const path = plan.profilePaths[i]!;
     const top = path[0];
     if (top === undefined || !Object.prototype.hasOwnProperty.call(traits, top)) continue;
-    const key = pathKey(path);
+    const key = pathKeys[i]!;
     const prev = state.properties[key];
     if (prev !== undefined && prev.at > ts) continue; // an older identify does not overwrite a newer one
     state.properties[key] = { at: ts, value: toJson(getPath(traits, path)) };
@@ -195,15 +267,24 @@ export function applyEvents(
   plan: Plan,
   now: number,
 ): ProfileState {
-  const next = cloneProfile(state);
-  const keepBySeries = new Map<string, Map<WindowUnit, number>>();
-  for (const spec of plan.series) {
-    const keep = new Map<WindowUnit, number>();
-    for (const [unit, n] of Object.entries(spec.units) as [WindowUnit, number][]) {
-      keep.set(unit, oldestKeptBucket(unit, n, now));
-    }
-    keepBySeries.set(spec.id, keep);
-  }
+  const info = planInfo(plan);
+  // Top-level records are always fresh; nested records are copied on first write (see Writer).
+  const next: ProfileState = {
+    id: state.id,
+    version: state.version,
+    userId: state.userId,
+    sequence: state.sequence,
+    planId: state.planId,
+    firstSeen: state.firstSeen,
+    lastSeen: state.lastSeen,
+    series: { ...state.series },
+    properties: { ...state.properties },
+    traits: { ...state.traits },
+    segments: { ...state.segments },
+    anonymousIds: { ...state.anonymousIds },
+  };
+  const w = new Writer();
+  let keeps: Keep[] | null = null;
 
   for (const e of events) {
     const ts = eventTimeOf(e);
@@ -215,36 +296,54 @@ export function applyEvents(
     if (e.type === 'alias') continue;
     next.firstSeen = next.firstSeen === null ? ts : Math.min(next.firstSeen, ts);
     next.lastSeen = next.lastSeen === null ? ts : Math.max(next.lastSeen, ts);
-    if (e.type === 'identify') applyIdentify(next, e, ts, plan);
+    if (e.type === 'identify') applyIdentify(next, e, ts, plan, info.pathKeys);
 
     const name = eventNameOf(e);
     let view: EventView | null = null;
-    const getView = (): EventView => (view ??= eventViewOf(e));
-    for (const spec of plan.series) {
-      if (!seriesMatches(spec, name, e, getView)) continue;
-      const s = (next.series[spec.id] ??= emptySeries());
-      applyToSeries(s, spec, getView(), ts, keepBySeries.get(spec.id)!);
+    for (let i = 0; i < plan.series.length; i++) {
+      const spec = plan.series[i]!;
+      if (spec.event !== null && name !== spec.event) continue; // (alias events never get here)
+      view ??= eventViewOf(e);
+      if (spec.filter !== null && !filterMatches(spec, view)) continue;
+      keeps ??= info.units.map((u) => keepAt(u, now));
+      applyToSeries(w, w.series(next, spec.id), spec, info.units[i]!, view, ts, keeps[i]!);
     }
   }
   return prunePlan(next, plan, now);
 }
 
-function trimUnits<T>(rec: UnitBuckets<T>, keep: ReadonlyMap<WindowUnit, number>, allowed: readonly WindowUnit[] | null): UnitBuckets<T> {
+/**
+ * Buckets of the allowed units at or after `keep`; records with nothing to drop are reused as is. The
+ * check reads the record's sorted bucket index (cached per record), which evaluation reads next.
+ */
+function trimUnits<T>(rec: UnitBuckets<T>, keep: Keep, allowed: readonly WindowUnit[] | null): UnitBuckets<T> {
   const out: UnitBuckets<T> = {};
-  for (const [unit, buckets] of Object.entries(rec) as [WindowUnit, Record<string, T>][]) {
-    const oldest = keep.get(unit);
+  for (const unit of Object.keys(rec) as WindowUnit[]) {
+    const buckets = rec[unit]!;
+    const oldest = keep[unit];
     if (oldest === undefined || (allowed !== null && !allowed.includes(unit))) continue;
-    const kept: Record<string, T> = {};
+    const { idx } = sortedBuckets(buckets);
+    let drop = false;
     let any = false;
-    for (const [k, v] of Object.entries(buckets)) {
-      if (Number(k) >= oldest) {
-        kept[k] = v;
-        any = true;
-      }
+    for (let i = 0; i < idx.length; i++) {
+      if (idx[i]! >= oldest) any = true;
+      else drop = true;
     }
-    if (any) out[unit] = kept;
+    if (!any) continue;
+    if (!drop) {
+      out[unit] = buckets;
+      continue;
+    }
+    const kept: Record<string, T> = {};
+    for (const k in buckets) if (Number(k) >= oldest) kept[k] = buckets[k]!;
+    out[unit] = kept;
   }
   return out;
+}
+
+function isEmpty(rec: object): boolean {
+  for (const k in rec) if (Object.prototype.hasOwnProperty.call(rec, k)) return false;
+  return true;
 }
 
 /**
@@ -253,14 +352,13 @@ function trimUnits<T>(rec: UnitBuckets<T>, keep: ReadonlyMap<WindowUnit, number>
  * empty records (canonical form). Mutates and returns `state` (callers pass a copy).
  */
 export function prunePlan(state: ProfileState, plan: Plan, now: number | null): ProfileState {
+  const info = planInfo(plan);
   const series: Record<string, SeriesState> = {};
-  for (const spec of plan.series) {
+  for (let i = 0; i < plan.series.length; i++) {
+    const spec = plan.series[i]!;
     const s = state.series[spec.id];
     if (s === undefined) continue;
-    const keep = new Map<WindowUnit, number>();
-    for (const [unit, n] of Object.entries(spec.units) as [WindowUnit, number][]) {
-      keep.set(unit, now === null ? Number.NEGATIVE_INFINITY : oldestKeptBucket(unit, n, now));
-    }
+    const keep = keepAt(info.units[i]!, now);
     const props: Record<string, PropertyState> = {};
     for (const p of spec.props) {
       const ps = s.props[p.id];
@@ -270,7 +368,7 @@ export function prunePlan(state: ProfileState, plan: Plan, now: number | null): 
         distinct: trimUnits(ps.distinct, keep, p.distinctUnits),
         last: p.last ? ps.last : null,
       };
-      if (Object.keys(np.num).length > 0 || Object.keys(np.distinct).length > 0 || np.last !== null) props[p.id] = np;
+      if (!isEmpty(np.num) || !isEmpty(np.distinct) || np.last !== null) props[p.id] = np;
     }
     const ns: SeriesState = {
       counts: trimUnits(s.counts, keep, null),
@@ -278,19 +376,13 @@ export function prunePlan(state: ProfileState, plan: Plan, now: number | null): 
       firstSeen: spec.seen ? s.firstSeen : null,
       lastSeen: spec.seen ? s.lastSeen : null,
     };
-    if (
-      Object.keys(ns.counts).length > 0 ||
-      Object.keys(ns.props).length > 0 ||
-      ns.firstSeen !== null ||
-      ns.lastSeen !== null
-    ) {
+    if (!isEmpty(ns.counts) || !isEmpty(ns.props) || ns.firstSeen !== null || ns.lastSeen !== null) {
       series[spec.id] = ns;
     }
   }
   state.series = series;
-  const used = new Set(plan.profilePaths.map(pathKey));
   const properties: ProfileState['properties'] = {};
-  for (const [k, v] of Object.entries(state.properties)) if (used.has(k)) properties[k] = v;
+  for (const k of Object.keys(state.properties)) if (info.usedPaths.has(k)) properties[k] = state.properties[k]!;
   state.properties = properties;
   return state;
 }

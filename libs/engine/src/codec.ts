@@ -30,29 +30,106 @@ import type { WindowUnit } from '@tinycdp/dsl';
 import type { NumericStats, ProfileState, PropertyState, SeriesState, UnitBuckets } from './state';
 import { emptyProfile } from './state';
 
-const UNITS: readonly WindowUnit[] = ['d', 'h', 'm'];
-const b36 = (n: number): string => n.toString(36);
+// Hot path (every profile the processor touches is decoded and re-encoded): no regexes, no split, no
+// per-field closures; base 36 through a digit-pair table (Number#toString(36) is slow for ms instants).
 
-function parse36(s: string): number | null {
-  if (!/^-?[0-9a-z]+$/.test(s)) return null;
-  const n = parseInt(s, 36);
-  return Number.isSafeInteger(n) ? n : null;
+const UNITS: readonly WindowUnit[] = ['d', 'h', 'm'];
+const DIGITS = '0123456789abcdefghijklmnopqrstuvwxyz';
+const PAIRS: readonly string[] = Array.from({ length: 36 * 36 }, (_, i) => DIGITS[Math.floor(i / 36)]! + DIGITS[i % 36]!);
+
+/** `n.toString(36)`, faster for non-negative safe integers (the only values the codec writes). */
+function b36(n: number): string {
+  if (!(n >= 0 && n <= Number.MAX_SAFE_INTEGER && Math.floor(n) === n)) return n.toString(36);
+  if (n < 36) return DIGITS[n]!;
+  let s = '';
+  while (n >= 1296) {
+    const q = Math.floor(n / 1296);
+    s = PAIRS[n - q * 1296]! + s;
+    n = q;
+  }
+  return (n < 36 ? DIGITS[n]! : PAIRS[n]!) + s;
 }
 
+/** Base-36 text of bucket keys (decimal strings); bucket indices repeat across profiles, so cache. */
+const bucketText = new Map<string, string>();
+function b36Key(key: string): string {
+  let t = bucketText.get(key);
+  if (t === undefined) {
+    t = b36(Number(key));
+    if (bucketText.size >= 4096) bucketText.clear();
+    bucketText.set(key, t);
+  }
+  return t;
+}
+
+/** Value of a base-36 digit char code (0-9, a-z), or -1. */
+function digit36(c: number): number {
+  if (c >= 48 && c <= 57) return c - 48;
+  if (c >= 97 && c <= 122) return c - 87;
+  return -1;
+}
+
+/** `s[from, to)` as `-?[0-9a-z]+` in base 36, when a safe integer; else null. */
+function parse36(s: string, from = 0, to = s.length): number | null {
+  let i = from;
+  const neg = i < to && s.charCodeAt(i) === 45; // '-'
+  if (neg) i++;
+  if (i >= to) return null;
+  let n = 0;
+  for (; i < to; i++) {
+    const d = digit36(s.charCodeAt(i));
+    if (d < 0) return null;
+    n = n * 36 + d;
+  }
+  // Rounding is monotone, so a value beyond 2^53 never comes out as a safe integer.
+  if (!Number.isSafeInteger(n)) return null;
+  return neg ? -n : n;
+}
+
+function isSpace(c: number): boolean {
+  // What String#trim strips: ASCII whitespace and the Unicode space separators, BOM, line terminators.
+  return (
+    c === 32 || (c >= 9 && c <= 13) || c === 0xa0 || c === 0x1680 || (c >= 0x2000 && c <= 0x200a) ||
+    c === 0x2028 || c === 0x2029 || c === 0x202f || c === 0x205f || c === 0x3000 || c === 0xfeff
+  );
+}
+
+/** A decimal (as `Number` reads it) with no surrounding whitespace, finite; else null. */
 function parseDec(s: string): number | null {
-  if (s === '' || s.trim() !== s) return null;
+  if (s.length > 0 && s.length <= 15) {
+    // Fast path: plain digits (counts, versions), exactly what Number returns for them.
+    let n = 0;
+    let i = 0;
+    for (; i < s.length; i++) {
+      const c = s.charCodeAt(i);
+      if (c < 48 || c > 57) break;
+      n = n * 10 + (c - 48);
+    }
+    if (i === s.length) return n;
+  }
+  if (s === '' || isSpace(s.charCodeAt(0)) || isSpace(s.charCodeAt(s.length - 1))) return null;
   const n = Number(s);
   return Number.isFinite(n) ? n : null;
 }
 
-const pair = (a: number | null, b: number | null): string => `${a === null ? '' : b36(a)},${b === null ? '' : b36(b)}`;
+function pair(a: number | null, b: number | null): string {
+  return `${a === null ? '' : b36(a)},${b === null ? '' : b36(b)}`;
+}
 
+/** `<a>,<b>` with empty parts as null; null when malformed. */
 function parsePair(s: string): [number | null, number | null] | null {
-  const parts = s.split(',');
-  if (parts.length !== 2) return null;
-  const a = parts[0] === '' ? null : parse36(parts[0]!);
-  const b = parts[1] === '' ? null : parse36(parts[1]!);
-  if ((parts[0] !== '' && a === null) || (parts[1] !== '' && b === null)) return null;
+  const c = s.indexOf(',');
+  if (c < 0 || s.indexOf(',', c + 1) >= 0) return null;
+  let a: number | null = null;
+  let b: number | null = null;
+  if (c > 0) {
+    a = parse36(s, 0, c);
+    if (a === null) return null;
+  }
+  if (c + 1 < s.length) {
+    b = parse36(s, c + 1);
+    if (b === null) return null;
+  }
   return [a, b];
 }
 
@@ -60,12 +137,23 @@ function encodeStats(s: NumericStats): string {
   return s.n === 1 && s.min === s.sum && s.max === s.sum ? `1,${s.sum}` : `${s.n},${s.sum},${s.min},${s.max}`;
 }
 
+/** `n,sum` (n = 1) or `n,sum,min,max`; null when malformed. */
 function decodeStats(v: string): NumericStats | null {
-  const p = v.split(',').map(parseDec);
-  if (p.some((x) => x === null)) return null;
-  if (p.length === 2 && p[0] === 1) return { n: 1, sum: p[1]!, min: p[1]!, max: p[1]! };
-  if (p.length === 4) return { n: p[0]!, sum: p[1]!, min: p[2]!, max: p[3]! };
-  return null;
+  const c1 = v.indexOf(',');
+  if (c1 < 0) return null;
+  const c2 = v.indexOf(',', c1 + 1);
+  if (c2 < 0) {
+    const n = c1 === 1 && v.charCodeAt(0) === 49 ? 1 : parseDec(v.slice(0, c1));
+    const sum = parseDec(v.slice(c1 + 1));
+    return n === 1 && sum !== null ? { n: 1, sum, min: sum, max: sum } : null;
+  }
+  const c3 = v.indexOf(',', c2 + 1);
+  if (c3 < 0 || v.indexOf(',', c3 + 1) >= 0) return null;
+  const n = parseDec(v.slice(0, c1));
+  const sum = parseDec(v.slice(c1 + 1, c2));
+  const min = parseDec(v.slice(c2 + 1, c3));
+  const max = parseDec(v.slice(c3 + 1));
+  return n === null || sum === null || min === null || max === null ? null : { n, sum, min, max };
 }
 
 function encodeTimed(at: number, value: Json): string {
@@ -75,7 +163,7 @@ function encodeTimed(at: number, value: Json): string {
 function decodeTimed(v: string): { at: number; value: Json } | null {
   const i = v.indexOf('|');
   if (i < 0) return null;
-  const at = parse36(v.slice(0, i));
+  const at = parse36(v, 0, i);
   if (at === null) return null;
   try {
     return { at, value: JSON.parse(v.slice(i + 1)) as Json };
@@ -84,11 +172,30 @@ function decodeTimed(v: string): { at: number; value: Json } | null {
   }
 }
 
-function eachBucket<T>(rec: UnitBuckets<T>, f: (unit: WindowUnit, bucket: number, v: T) => void): void {
+function encodeCounts(f: Record<string, string>, prefix: string, rec: UnitBuckets<number>): void {
   for (const unit of UNITS) {
     const buckets = rec[unit];
     if (buckets === undefined) continue;
-    for (const [k, v] of Object.entries(buckets)) f(unit, Number(k), v);
+    const p = prefix + unit;
+    for (const k in buckets) f[p + b36Key(k)] = String(buckets[k]);
+  }
+}
+
+function encodeNum(f: Record<string, string>, prefix: string, rec: UnitBuckets<NumericStats>): void {
+  for (const unit of UNITS) {
+    const buckets = rec[unit];
+    if (buckets === undefined) continue;
+    const p = prefix + unit;
+    for (const k in buckets) f[p + b36Key(k)] = encodeStats(buckets[k]!);
+  }
+}
+
+function encodeDistinct(f: Record<string, string>, prefix: string, rec: UnitBuckets<string[]>): void {
+  for (const unit of UNITS) {
+    const buckets = rec[unit];
+    if (buckets === undefined) continue;
+    const p = prefix + unit;
+    for (const k in buckets) f[p + b36Key(k)] = buckets[k]!.join(',');
   }
 }
 
@@ -100,31 +207,38 @@ export function encodeProfile(state: ProfileState): Record<string, string> {
   if (state.sequence !== 0) f.q = String(state.sequence);
   if (state.planId !== null) f.p = state.planId;
   if (state.firstSeen !== null || state.lastSeen !== null) f.g = pair(state.firstSeen, state.lastSeen);
-  for (const [sid, s] of Object.entries(state.series)) {
+  for (const sid of Object.keys(state.series)) {
+    const s = state.series[sid]!;
     if (s.firstSeen !== null || s.lastSeen !== null) f[`s:${sid}`] = pair(s.firstSeen, s.lastSeen);
-    eachBucket(s.counts, (u, b, c) => (f[`c:${sid}:${u}${b36(b)}`] = String(c)));
-    for (const [pid, p] of Object.entries(s.props)) {
-      eachBucket(p.num, (u, b, st) => (f[`n:${sid}:${pid}:${u}${b36(b)}`] = encodeStats(st)));
-      eachBucket(p.distinct, (u, b, list) => (f[`d:${sid}:${pid}:${u}${b36(b)}`] = list.join(',')));
+    encodeCounts(f, `c:${sid}:`, s.counts);
+    for (const pid of Object.keys(s.props)) {
+      const p = s.props[pid]!;
+      const ids = `${sid}:${pid}:`;
+      encodeNum(f, `n:${ids}`, p.num);
+      encodeDistinct(f, `d:${ids}`, p.distinct);
       if (p.last !== null) f[`l:${sid}:${pid}`] = encodeTimed(p.last.at, p.last.value);
     }
   }
-  for (const [k, v] of Object.entries(state.properties)) f[`a:${k}`] = encodeTimed(v.at, v.value);
-  for (const [k, v] of Object.entries(state.traits)) f[`t:${k}`] = JSON.stringify(v);
-  for (const [k, v] of Object.entries(state.segments)) f[`m:${k}`] = b36(v);
-  for (const [k, v] of Object.entries(state.anonymousIds)) f[`x:${k}`] = b36(v);
+  for (const k of Object.keys(state.properties)) {
+    const v = state.properties[k]!;
+    f[`a:${k}`] = encodeTimed(v.at, v.value);
+  }
+  for (const k of Object.keys(state.traits)) f[`t:${k}`] = JSON.stringify(state.traits[k]);
+  for (const k of Object.keys(state.segments)) f[`m:${k}`] = b36(state.segments[k]!);
+  for (const k of Object.keys(state.anonymousIds)) f[`x:${k}`] = b36(state.anonymousIds[k]!);
   return f;
 }
 
-function unitBucket(s: string): { unit: WindowUnit; bucket: string } | null {
-  const unit = s[0] as WindowUnit | undefined;
-  if (unit === undefined || !UNITS.includes(unit)) return null;
-  const b = parse36(s.slice(1));
-  return b === null ? null : { unit, bucket: String(b) };
+function unitOf(c: number): WindowUnit | null {
+  return c === 100 ? 'd' : c === 104 ? 'h' : c === 109 ? 'm' : null;
 }
 
-function setBucket<T>(rec: UnitBuckets<T>, ub: { unit: WindowUnit; bucket: string }, v: T): void {
-  (rec[ub.unit] ??= {})[ub.bucket] = v;
+function seriesOf(st: ProfileState, sid: string): SeriesState {
+  return (st.series[sid] ??= { counts: {}, props: {}, firstSeen: null, lastSeen: null });
+}
+
+function propOf(st: ProfileState, sid: string, pid: string): PropertyState {
+  return (seriesOf(st, sid).props[pid] ??= { num: {}, distinct: {}, last: null });
 }
 
 function sortBuckets<T>(rec: UnitBuckets<T>): UnitBuckets<T> {
@@ -133,7 +247,9 @@ function sortBuckets<T>(rec: UnitBuckets<T>): UnitBuckets<T> {
     const buckets = rec[unit];
     if (buckets === undefined) continue;
     const sorted = Object.keys(buckets).sort((a, b) => Number(a) - Number(b));
-    out[unit] = Object.fromEntries(sorted.map((k) => [k, buckets[k]!]));
+    const o: Record<string, T> = {};
+    for (const k of sorted) o[k] = buckets[k]!;
+    out[unit] = o;
   }
   return out;
 }
@@ -144,86 +260,132 @@ function sortBuckets<T>(rec: UnitBuckets<T>): UnitBuckets<T> {
  */
 export function decodeProfile(fields: Readonly<Record<string, string>>, id: string): ProfileState {
   const st = emptyProfile(id);
-  const series = (sid: string): SeriesState => (st.series[sid] ??= { counts: {}, props: {}, firstSeen: null, lastSeen: null });
-  const prop = (sid: string, pid: string): PropertyState => (series(sid).props[pid] ??= { num: {}, distinct: {}, last: null });
-  for (const [name, value] of Object.entries(fields)) {
+  // Bucket keys are set as numbers: non-negative ones are array indices, which objects already
+  // enumerate in ascending order; only negative indices (instants before 1970) need a sort pass.
+  let unsorted = false;
+  // The previous bucket record and its field name prefix (up to the unit letter).
+  let last: { rec: Record<string, unknown>; prefix: string } | null = null;
+  for (const name of Object.keys(fields)) {
+    const value = fields[name]!;
     const colon = name.indexOf(':');
-    const tag = colon < 0 ? name : name.slice(0, colon);
-    const rest = colon < 0 ? '' : name.slice(colon + 1);
-    switch (tag) {
-      case 'v': {
+    if (colon < 0 ? name.length !== 1 : colon !== 1) continue; // unknown field: written by a newer version
+    const rest = colon < 0 ? '' : name.slice(2);
+    switch (name.charCodeAt(0)) {
+      case 118: {
+        // v
         const n = parseDec(value);
         if (n !== null && Number.isSafeInteger(n)) st.version = n;
         break;
       }
-      case 'u':
+      case 117: // u
         st.userId = value;
         break;
-      case 'q': {
+      case 113: {
+        // q
         const n = parseDec(value);
         if (n !== null && Number.isSafeInteger(n)) st.sequence = n;
         break;
       }
-      case 'p':
+      case 112: // p
         st.planId = value;
         break;
-      case 'g': {
+      case 103: {
+        // g
         const p = parsePair(value);
         if (p) [st.firstSeen, st.lastSeen] = p;
         break;
       }
-      case 's': {
+      case 115: {
+        // s
         const p = parsePair(value);
-        if (p && rest !== '' && !rest.includes(':')) {
-          const s = series(rest);
+        if (p && rest !== '' && rest.indexOf(':') < 0) {
+          const s = seriesOf(st, rest);
           [s.firstSeen, s.lastSeen] = p;
         }
         break;
       }
-      case 'c': {
-        const [sid, ubs, extra] = rest.split(':');
-        const ub = ubs === undefined ? null : unitBucket(ubs);
-        const n = parseDec(value);
-        if (sid && ub && extra === undefined && n !== null) setBucket(series(sid).counts, ub, n);
-        break;
-      }
-      case 'n':
-      case 'd': {
-        const [sid, pid, ubs, extra] = rest.split(':');
-        const ub = ubs === undefined ? null : unitBucket(ubs);
-        if (!sid || !pid || !ub || extra !== undefined) break;
-        if (tag === 'n') {
-          const stats = decodeStats(value);
-          if (stats) setBucket(prop(sid, pid).num, ub, stats);
+      case 99: // c:<sid>:<u><bucket>
+      case 110: // n:<sid>:<pid>:<u><bucket>
+      case 100: {
+        // d:<sid>:<pid>:<u><bucket>
+        const tag = name.charCodeAt(0);
+        // Fields of one record come one after another: reuse the previous record when the prefix
+        // (up to the unit letter) is the same.
+        let unitAt: number;
+        if (last !== null && name.startsWith(last.prefix)) {
+          unitAt = last.prefix.length - 1;
         } else {
-          setBucket(prop(sid, pid).distinct, ub, value === '' ? [] : value.split(',').sort());
+          last = null;
+          const c1 = name.indexOf(':', 2);
+          if (c1 <= 2) break;
+          if (tag === 99) {
+            unitAt = c1 + 1;
+          } else {
+            const c2 = name.indexOf(':', c1 + 1);
+            if (c2 <= c1 + 1) break;
+            unitAt = c2 + 1;
+          }
+          if (name.indexOf(':', unitAt) >= 0) break;
         }
+        const unit = unitOf(name.charCodeAt(unitAt));
+        const b = unit === null ? null : parse36(name, unitAt + 1);
+        if (b === null) break;
+        let stats: NumericStats | null = null;
+        let count: number | null = null;
+        if (tag === 99) {
+          count = parseDec(value);
+          if (count === null) break;
+        } else if (tag === 110) {
+          stats = decodeStats(value);
+          if (stats === null) break;
+        }
+        if (last === null) {
+          const c1 = name.indexOf(':', 2);
+          const sid = name.slice(2, c1);
+          let units: UnitBuckets<unknown>;
+          if (tag === 99) units = seriesOf(st, sid).counts;
+          else {
+            const ps = propOf(st, sid, name.slice(c1 + 1, unitAt - 1));
+            units = tag === 110 ? ps.num : ps.distinct;
+          }
+          last = { rec: (units[unit!] ??= {}), prefix: name.slice(0, unitAt + 1) };
+        }
+        const rec = last.rec;
+        if (b < 0 || b > 4294967294) unsorted = true;
+        if (tag === 99) rec[b] = count;
+        else if (tag === 110) rec[b] = stats;
+        else rec[b] = value === '' ? [] : value.split(',').sort();
         break;
       }
-      case 'l': {
-        const [sid, pid, extra] = rest.split(':');
+      case 108: {
+        // l:<sid>:<pid>
+        const c1 = rest.indexOf(':');
+        if (c1 <= 0 || c1 === rest.length - 1 || rest.indexOf(':', c1 + 1) >= 0) break;
         const t = decodeTimed(value);
-        if (sid && pid && extra === undefined && t) prop(sid, pid).last = t;
+        if (t) propOf(st, rest.slice(0, c1), rest.slice(c1 + 1)).last = t;
         break;
       }
-      case 'a': {
+      case 97: {
+        // a
         const t = decodeTimed(value);
         if (t && rest !== '') st.properties[rest] = t;
         break;
       }
-      case 't':
+      case 116: // t
         try {
           st.traits[rest] = JSON.parse(value) as Json;
         } catch {
           // skip malformed
         }
         break;
-      case 'm': {
+      case 109: {
+        // m
         const n = parse36(value);
         if (n !== null) st.segments[rest] = n;
         break;
       }
-      case 'x': {
+      case 120: {
+        // x
         const n = parse36(value);
         if (n !== null) st.anonymousIds[rest] = n;
         break;
@@ -232,11 +394,15 @@ export function decodeProfile(fields: Readonly<Record<string, string>>, id: stri
         break; // unknown field: written by a newer version
     }
   }
-  for (const s of Object.values(st.series)) {
-    s.counts = sortBuckets(s.counts);
-    for (const p of Object.values(s.props)) {
-      p.num = sortBuckets(p.num);
-      p.distinct = sortBuckets(p.distinct);
+  if (unsorted) {
+    for (const sid of Object.keys(st.series)) {
+      const s = st.series[sid]!;
+      s.counts = sortBuckets(s.counts);
+      for (const pid of Object.keys(s.props)) {
+        const p = s.props[pid]!;
+        p.num = sortBuckets(p.num);
+        p.distinct = sortBuckets(p.distinct);
+      }
     }
   }
   return st;
@@ -249,7 +415,10 @@ export function encodedFieldsDiff(
 ): { set: Record<string, string>; del: string[] } {
   const set: Record<string, string> = {};
   const del: string[] = [];
-  for (const [k, v] of Object.entries(after)) if (before[k] !== v) set[k] = v;
+  for (const k of Object.keys(after)) {
+    const v = after[k]!;
+    if (before[k] !== v) set[k] = v;
+  }
   for (const k of Object.keys(before)) if (!Object.prototype.hasOwnProperty.call(after, k)) del.push(k);
   return { set, del: del.sort() };
 }

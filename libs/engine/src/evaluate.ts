@@ -4,7 +4,7 @@
  */
 import type { Json } from '@tinycdp/common';
 import type { AggregateRef } from '@tinycdp/dsl';
-import { isGlobalSeen, refIds } from './internal/aggregates';
+import { isGlobalSeen, refIds, sortedBuckets } from './internal/aggregates';
 import type { CompiledSegment, Plan } from './plan';
 import { cloneProfile, type ProfileState } from './state';
 import { profileView, type ProfileView } from './view';
@@ -71,10 +71,18 @@ export function evaluateProfile(
 ): EvaluationResult {
   const view = profileView(state, plan, now);
   const traits = view.traits();
-  const next = cloneProfile(state);
-  next.traits = traits;
+  // Only traits, memberships, sequence and planId change: a shallow copy (fresh top-level records,
+  // nested data shared with `state`, which is never mutated) instead of a deep clone.
+  const next: ProfileState = {
+    ...state,
+    series: { ...state.series },
+    properties: { ...state.properties },
+    traits,
+    segments: { ...state.segments },
+    anonymousIds: { ...state.anonymousIds },
+  };
   next.planId = plan.planId;
-  const at = new Date(now).toISOString();
+  let at: string | null = null; // ISO instant of the changes, formatted on the first one
   const changes: SegmentChange[] = [];
   for (const seg of plan.segments) {
     const member = view.segment(seg.key) === true;
@@ -82,18 +90,18 @@ export function evaluateProfile(
     if (member && !was) {
       next.sequence += 1;
       next.segments[seg.key] = now;
-      changes.push(change(next, seg.key, 'entered', at, reason, next.sequence));
+      changes.push(change(next, seg.key, 'entered', (at ??= new Date(now).toISOString()), reason, next.sequence));
     } else if (!member && was) {
       next.sequence += 1;
       delete next.segments[seg.key];
-      changes.push(change(next, seg.key, 'exited', at, reason, next.sequence));
+      changes.push(change(next, seg.key, 'exited', (at ??= new Date(now).toISOString()), reason, next.sequence));
     }
   }
-  for (const key of Object.keys(state.segments).sort()) {
-    if (plan.segmentsByKey.has(key)) continue;
+  const deleted = Object.keys(state.segments).filter((key) => !plan.segmentsByKey.has(key));
+  for (const key of deleted.sort()) {
     next.sequence += 1;
     delete next.segments[key];
-    changes.push(change(next, key, 'exited', at, reason, next.sequence));
+    changes.push(change(next, key, 'exited', (at ??= new Date(now).toISOString()), reason, next.sequence));
   }
   return { state: next, traits, changes, nextDueAt: nextDueAt(state, plan, now, view) };
 }
@@ -134,23 +142,35 @@ function agoAnchors(state: ProfileState, refs: readonly AggregateRef[]): { since
   return out;
 }
 
-/** Instants in (now, limit] at which a non-empty bucket read by `refs` leaves its window. */
-function windowLeaves(state: ProfileState, refs: readonly AggregateRef[], now: number, limit: number): number[] {
-  const out = new Set<number>();
+/**
+ * Instants in (now, limit] at which a non-empty bucket read by `refs` leaves its window (sorted,
+ * distinct, at most `max`), and whether any such instant exists at all (beyond `limit` too).
+ */
+function windowLeaves(
+  state: ProfileState,
+  refs: readonly AggregateRef[],
+  now: number,
+  limit: number,
+): { any: boolean; leaves: number[] } {
+  let any = false;
+  let out: Set<number> | null = null;
   for (const ref of refs) {
     if (!('window' in ref.metric)) continue;
     const w = ref.metric.window;
     const buckets = state.series[refIds(ref).series]?.counts[w.unit];
     if (buckets === undefined) continue;
     const { from } = windowRange(w, now);
-    for (const [k, v] of Object.entries(buckets)) {
-      const b = Number(k);
-      if (b < from || v <= 0) continue;
+    const { idx, vals } = sortedBuckets(buckets);
+    for (let i = 0; i < idx.length; i++) {
+      const b = idx[i]!;
+      if (b < from || vals[i]! <= 0) continue;
       const t = bucketLeavesAt(b, w);
-      if (t > now && t <= limit) out.add(t);
+      if (!(t > now)) continue;
+      any = true;
+      if (t <= limit) (out ??= new Set()).add(t);
     }
   }
-  return [...out].sort((a, b) => a - b);
+  return { any, leaves: out === null ? [] : [...out].sort((a, b) => a - b) };
 }
 
 /**
@@ -175,19 +195,21 @@ export function segmentDueAt(
   if (!seg.timeDependent) return { dueAt: null, movable: false };
   let limit = now + horizon;
   const anchors = agoAnchors(state, seg.timeRefs);
-  const allLeaves = windowLeaves(state, seg.timeRefs, now, Number.POSITIVE_INFINITY);
-  if (anchors.length === 0 && allLeaves.length === 0) return { dueAt: null, movable: false };
-  let leaves = allLeaves.filter((t) => t <= limit);
+  const found = windowLeaves(state, seg.timeRefs, now, limit);
+  if (anchors.length === 0 && !found.any) return { dueAt: null, movable: false };
+  let leaves = found.leaves;
   if (leaves.length > MAX_WINDOW_PROBES) {
     leaves = leaves.slice(0, MAX_WINDOW_PROBES);
     limit = leaves[leaves.length - 1]!;
   }
-  const probes = new Set<number>(leaves);
+  let sorted = leaves; // already sorted, distinct and ≤ limit
   if (anchors.length > 0) {
+    // The doubling minute probes exist only for *_ago rules (bounded: ~11 up to the 24h horizon).
+    const probes = new Set<number>(leaves);
     for (let step = MINUTE_MS; now + step < limit; step *= 2) probes.add(now + step);
     probes.add(limit);
+    sorted = [...probes].filter((t) => t <= limit).sort((a, b) => a - b);
   }
-  const sorted = [...probes].filter((t) => t <= limit).sort((a, b) => a - b);
   const m0 = memberAt(now);
   let prev = now;
   for (const p of sorted) {

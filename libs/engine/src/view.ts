@@ -26,8 +26,20 @@ export interface ProfileView {
   segments(): Record<string, boolean>;
 }
 
+const pathKeys = new WeakMap<readonly string[], string>();
+
+/** `pathKey(path)`, cached per path array (compiled expressions pass the same array every time). */
+function cachedPathKey(path: readonly string[]): string {
+  let k = pathKeys.get(path);
+  if (k === undefined) {
+    k = pathKey(path);
+    pathKeys.set(path, k);
+  }
+  return k;
+}
+
 function readProfile(state: ProfileState, path: readonly string[]): Value {
-  const exact = state.properties[pathKey(path)];
+  const exact = state.properties[cachedPathKey(path)];
   if (exact !== undefined) return exact.value;
   // A shorter stored path may hold an object the longer path reaches into.
   for (let i = path.length - 1; i >= 1; i--) {
@@ -40,30 +52,23 @@ function readProfile(state: ProfileState, path: readonly string[]): Value {
   return null;
 }
 
-class LazyView implements ProfileView {
-  readonly env: EvalEnv;
-  private readonly traitMemo = new Map<string, Value>();
-  private readonly segmentMemo = new Map<string, Value>();
+/** Memo marker of a trait or segment being evaluated (a reference cycle reads it as null). */
+const IN_PROGRESS: unique symbol = Symbol('in progress');
+type Memo = Map<string, Value | typeof IN_PROGRESS>;
+
+/** The view is its own `EvalEnv` (methods, not per-view closures). */
+class LazyView implements ProfileView, EvalEnv {
+  readonly env: EvalEnv = this;
+  private readonly traitMemo: Memo = new Map();
+  private readonly segmentMemo: Memo = new Map();
   private readonly aggMemo = new Map<string, Value>();
-  private readonly inProgress = new Set<string>();
 
   constructor(
     private readonly state: ProfileState,
     private readonly plan: Plan,
     readonly now: number,
-    private readonly context: JsonObject,
-  ) {
-    this.env = {
-      aggregate: (ref) => this.aggregate(ref),
-      profile: (path) => readProfile(this.state, path),
-      trait: (key) => this.trait(key),
-      segment: (key) => this.segment(key),
-      context: (path) => {
-        const v = getPath(this.context, path);
-        return v === undefined ? null : toJson(v);
-      },
-    };
-  }
+    private readonly ctx: JsonObject,
+  ) {}
 
   get profileId(): string {
     return this.state.id;
@@ -74,38 +79,56 @@ class LazyView implements ProfileView {
   }
 
   aggregate(ref: AggregateRef): Value {
-    if (this.aggMemo.has(ref.id)) return this.aggMemo.get(ref.id)!;
+    const memo = this.aggMemo.get(ref.id);
+    if (memo !== undefined) return memo;
     const v = readAggregate(this.state, ref, this.now);
     this.aggMemo.set(ref.id, v);
     return v;
   }
 
-  private guarded(id: string, memo: Map<string, Value>, expr: CompiledExpression, map: (v: Value) => Value): Value {
-    if (memo.has(id)) return memo.get(id)!;
-    if (this.inProgress.has(id)) return null; // cycles are excluded by the plan; guard anyway
-    this.inProgress.add(id);
-    let v: Value;
-    try {
-      v = map(expr.evaluate(this.env));
-    } catch {
-      v = map(null);
-    } finally {
-      this.inProgress.delete(id);
-    }
-    memo.set(id, v);
-    return v;
+  profile(path: readonly string[]): Value {
+    return readProfile(this.state, path);
   }
 
+  context(path: readonly string[]): Value {
+    const v = getPath(this.ctx, path);
+    return v === undefined ? null : toJson(v);
+  }
+
+  // trait/segment: evaluated at most once (memoized); a reference cycle (excluded by the plan,
+  // guarded anyway) reads the value being computed as null. A throwing expression reads as null
+  // (trait) or false (segment).
   trait(key: string): Value {
     const t = this.plan.traitsByKey.get(key);
     if (t === undefined) return null;
-    return this.guarded(`t:${key}`, this.traitMemo, t.expr, (v) => (v === undefined ? null : v));
+    const m = this.traitMemo.get(key);
+    if (m !== undefined) return m === IN_PROGRESS ? null : m;
+    this.traitMemo.set(key, IN_PROGRESS);
+    let v: Value;
+    try {
+      const r = t.expr.evaluate(this);
+      v = r === undefined ? null : r;
+    } catch {
+      v = null;
+    }
+    this.traitMemo.set(key, v);
+    return v;
   }
 
   segment(key: string): Value {
     const s = this.plan.segmentsByKey.get(key);
     if (s === undefined) return null;
-    return this.guarded(`s:${key}`, this.segmentMemo, s.expr, (v) => v === true);
+    const m = this.segmentMemo.get(key);
+    if (m !== undefined) return m === IN_PROGRESS ? null : m;
+    this.segmentMemo.set(key, IN_PROGRESS);
+    let v: boolean;
+    try {
+      v = s.expr.evaluate(this) === true;
+    } catch {
+      v = false;
+    }
+    this.segmentMemo.set(key, v);
+    return v;
   }
 
   traits(): Record<string, Json> {

@@ -36,7 +36,8 @@ const MAX_STRUCTURE_ERRORS = 10;
  *
  * Checks: the JSON Schema `schemas/events.value.schema.json` (ajv), then what it cannot express —
  * nesting depth ≤ LIMITS.maxDepth, no `__proto__`/`constructor`/`prototype` keys anywhere (rejected,
- * not stripped), size ≤ 32 KB, placeholder ids (`isBlockedId`), timestamps that parse.
+ * not stripped), finite numbers only (1e309 parses to Infinity), size ≤ 32 KB, placeholder ids
+ * (`isBlockedId`), timestamps that parse.
  */
 export function validateMessage(input: unknown, path = '', options: ValidateOptions = {}): ValidationResult {
   if (!isPlainObject(input)) {
@@ -101,7 +102,13 @@ export function validateMessage(input: unknown, path = '', options: ValidateOpti
 }
 
 function scanStructure(value: unknown, path: string, depth: number, errors: FieldError[]): void {
-  if (errors.length >= MAX_STRUCTURE_ERRORS || typeof value !== 'object' || value === null) return;
+  if (errors.length >= MAX_STRUCTURE_ERRORS) return;
+  if (typeof value === 'number' && !Number.isFinite(value)) {
+    // JSON.parse turns 1e309 into Infinity, which JSON.stringify would silently write as null.
+    errors.push({ path, message: 'must be a finite number (this one overflows to Infinity)' });
+    return;
+  }
+  if (typeof value !== 'object' || value === null) return;
   if (depth > LIMITS.maxDepth) {
     errors.push({ path, message: `is nested too deeply (more than ${LIMITS.maxDepth} levels)` });
     return;

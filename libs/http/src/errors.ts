@@ -84,6 +84,9 @@ function asAppError(err: unknown): AppError {
   return new AppError('internal', 'internal error', { cause: err });
 }
 
+/** `type` of the error jsonBody raises for a body that is not UTF-8. */
+export const INVALID_UTF8 = 'encoding.invalid_utf8';
+
 /** body-parser (express.json) errors carry a `type`; map the ones a client can cause. */
 export function bodyParserError(err: unknown, what = 'request body'): AppError | undefined {
   if (typeof err !== 'object' || err === null || !('type' in err)) return undefined;
@@ -107,6 +110,14 @@ export function bodyParserError(err: unknown, what = 'request body'): AppError |
         `${what} is ${length === undefined ? 'larger than allowed' : `${length} bytes`}; the limit is ${limit ?? '?'} bytes`,
         { details: { limit: limit ?? null, length: length ?? null }, cause: err },
       );
+    }
+    case INVALID_UTF8: {
+      const raw = (err as { offset?: unknown }).offset;
+      const offset = typeof raw === 'number' ? raw : null;
+      return new AppError('invalid_json', typeof e.message === 'string' ? e.message : 'request body is not valid UTF-8', {
+        details: { encoding: 'utf-8', offset },
+        cause: err,
+      });
     }
     case 'encoding.unsupported':
     case 'charset.unsupported':

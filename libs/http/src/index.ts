@@ -6,5 +6,7 @@ export { requireScope, scopeSatisfies, principalOf, staticKeyVerifier } from './
 export type { KeyScope, KeyVerifier, Principal, RequireScopeOptions } from './auth';
 export { notFound, healthRoute, metricsRoute, runHealthChecks } from './routes';
 export type { HealthCheck, HealthBody, CheckResult } from './routes';
-export { startServer } from './server';
-export type { RunningServer } from './server';
+export { startServer, DEFAULT_SERVER_TIMEOUTS } from './server';
+export type { RunningServer, ServerTimeouts } from './server';
+export { TokenBucketLimiter, rateLimit, rateLimitedVerifier } from './rate-limit';
+export type { RateLimitOptions, TakeResult } from './rate-limit';

@@ -1,4 +1,4 @@
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Express } from 'express';
 
@@ -10,14 +10,44 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-/** Starts `app` on `port` (0 = any free port) at `host`; resolves once listening. */
-export function startServer(app: Express, port = 0, host = '127.0.0.1'): Promise<RunningServer> {
+export interface ServerTimeouts {
+  /** A client must have sent every request header within this (slowloris guard). Default 10 000 ms. */
+  readonly headersTimeoutMs?: number;
+  /** A client must have sent the whole request (headers + body) within this. Default 60 000 ms. */
+  readonly requestTimeoutMs?: number;
+  /** Idle keep-alive connections are closed after this. Default 65 000 ms (above common LB idle timeouts). */
+  readonly keepAliveTimeoutMs?: number;
+  /** How often Node checks the two timeouts above (Node's default is 30 s, which would stretch them). Default 1 000 ms. */
+  readonly checkIntervalMs?: number;
+}
+
+export const DEFAULT_SERVER_TIMEOUTS: Required<ServerTimeouts> = Object.freeze({
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 60_000,
+  keepAliveTimeoutMs: 65_000,
+  checkIntervalMs: 1_000,
+});
+
+/**
+ * Starts `app` on `port` (0 = any free port) at `host`; resolves once listening. The server closes
+ * connections that trickle their headers (slowloris) after `headersTimeoutMs` and requests not fully
+ * received after `requestTimeoutMs` (Node answers 408 and closes).
+ */
+export function startServer(app: Express, port = 0, host = '127.0.0.1', timeouts: ServerTimeouts = {}): Promise<RunningServer> {
+  const t = { ...DEFAULT_SERVER_TIMEOUTS, ...timeouts };
   return new Promise((resolve, reject) => {
-    const server = app.listen(port, host, (err?: Error) => {
-      if (err) {
-        reject(err);
-        return;
-      }
+    const server = createServer(
+      {
+        headersTimeout: t.headersTimeoutMs,
+        requestTimeout: t.requestTimeoutMs,
+        keepAliveTimeout: t.keepAliveTimeoutMs,
+        connectionsCheckingInterval: t.checkIntervalMs,
+      },
+      app,
+    );
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
       const addr = server.address() as AddressInfo;
       resolve({
         server,
@@ -30,6 +60,5 @@ export function startServer(app: Express, port = 0, host = '127.0.0.1'): Promise
           }),
       });
     });
-    server.once('error', reject);
   });
 }

@@ -7,3 +7,25 @@ export { processorConsumerConfig } from './consumer-config';
 export { DefinitionsReader, DefinitionsWriter } from './definitions-log';
 export type { DefinitionRecord } from './definitions-log';
 export { BatchingProducer, PRODUCER_CONFIG, type BatchingProducerOptions, type ProducerRecord } from './batching-producer';
+export {
+  SchemaRegistryRest,
+  RegistryValueDecoder,
+  connectSchemaRegistry,
+  registerTopicSchemas,
+  wireEncoder,
+  wireSchemaId,
+  wireRecordSink,
+  toPlainJson,
+  WIRE_MAGIC,
+  WIRE_HEADER_BYTES,
+  WIRE_CONTENT_TYPE,
+} from './schema-registry';
+export type {
+  Compatibility,
+  RegistrySchemaType,
+  SchemaToRegister,
+  SchemaTopic,
+  ValueEncoder,
+  RegistryDecoderOptions,
+  TopicSchemaRegistry,
+} from './schema-registry';

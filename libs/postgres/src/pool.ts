@@ -13,6 +13,12 @@ export interface PoolOptions {
   applicationName?: string;
   /** Per-statement timeout in ms (default 30 s); 0 disables. */
   statementTimeoutMs?: number;
+  /**
+   * Bound on opening a connection (default 5 s). pg's own default is no bound: with the database
+   * unreachable (dropped packets, not a refused port) every request would wait forever instead of
+   * failing as 'unavailable'.
+   */
+  connectTimeoutMs?: number;
 }
 
 const SCHEMA_RE = /^[a-z_][a-z0-9_]{0,62}$/;
@@ -34,6 +40,7 @@ export function createPool(opts: PoolOptions): pg.Pool {
     max: opts.max ?? 10,
     application_name: opts.applicationName ?? 'tinycdp',
     statement_timeout: opts.statementTimeoutMs ?? 30_000,
+    connectionTimeoutMillis: opts.connectTimeoutMs ?? 5_000,
   };
   if (opts.schema !== undefined) {
     config.options = `-c search_path=${quoteSchema(opts.schema)},public`;

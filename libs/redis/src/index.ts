@@ -4,3 +4,7 @@ export { RedisProfileStore, MESSAGE_ID_RETENTION_MS } from './profile-store';
 export type { StoredProfile, LoadedProfile, ProfileWrite, WriteResult } from './profile-store';
 export { RedisDefinitionCache } from './definition-cache';
 export { withScripts } from './scripts';
+export { RedisRolloutStore } from './rollout-store';
+export type { FenceClaim } from './rollout-store';
+export { RedisSegmentMembers } from './segment-members';
+export type { MembershipChange } from './segment-members';

@@ -30,6 +30,21 @@ export interface RedisKeys {
   definitionsChannel(): string;
   /** Set of profile ids ever written (for rebuild, admin listing and backfill scans). */
   profileIndex(): string;
+  /** String: the rollout coordinator lease (owner id, with a PX expiry). */
+  rolloutLease(): string;
+  /** Hash: rollout checkpoint (`base`: last completed plan, `run`: the rollout in progress; JSON each). */
+  rolloutState(): string;
+  /** Hash per aggregate series: partition → fence offset (live applies the series from it, backfill below it). */
+  rolloutFences(seriesId: string): string;
+  /** Hash: rollout status per definition, field `<kind>:<key>` → JSON `{status, version, processed, total, …}`. */
+  definitionStatus(): string;
+  /** Sorted set (every score 0, so members page in lexicographic order): profile ids in a segment. */
+  segmentMembers(segmentKey: string): string;
+  /**
+   * String: the state epoch marker (an id set once when the state is created or rebuilt). Its absence
+   * while the processor has committed offsets means Redis lost the state (restarted empty, flushed).
+   */
+  epoch(): string;
 }
 
 export function redisKeys(prefix = 'tinycdp:'): RedisKeys {
@@ -44,5 +59,11 @@ export function redisKeys(prefix = 'tinycdp:'): RedisKeys {
     definitions: () => `${prefix}{defs}`,
     definitionsChannel: () => `${prefix}defs:changed`,
     profileIndex: () => `${prefix}{index}:profiles`,
+    rolloutLease: () => `${prefix}{rollout}:lease`,
+    rolloutState: () => `${prefix}{rollout}:state`,
+    rolloutFences: (seriesId: string) => `${prefix}{rollout}:fence:${encodeKeyPart(seriesId)}`,
+    definitionStatus: () => `${prefix}{defs}:status`,
+    segmentMembers: (segmentKey: string) => `${prefix}{seg:${encodeKeyPart(segmentKey)}}:members`,
+    epoch: () => `${prefix}epoch`,
   });
 }

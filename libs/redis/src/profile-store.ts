@@ -206,6 +206,16 @@ export class RedisProfileStore {
     }
   }
 
+  /** How many profile ids the index holds (a backfill's total). */
+  async countProfileIds(): Promise<number> {
+    try {
+      return await this.redis.scard(this.keys.profileIndex());
+    } catch (err) {
+      throw wrap(err, 'count');
+    }
+  }
+
+  /** SSCAN over the profile index: start with "0", stop when "0" comes back; may repeat ids. */
   async listProfileIds(cursor: string, count: number): Promise<{ cursor: string; ids: string[] }> {
     try {
       const [next, ids] = await this.redis.sscan(this.keys.profileIndex(), cursor, 'COUNT', count);

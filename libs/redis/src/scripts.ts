@@ -5,6 +5,11 @@ import type { Redis } from 'ioredis';
 const SCRIPTS = {
   applyProfile: { file: 'apply-profile.lua', keys: 3 },
   putDefinition: { file: 'put-definition.lua', keys: 1 },
+  acquireLease: { file: 'acquire-lease.lua', keys: 1 },
+  releaseLease: { file: 'release-lease.lua', keys: 1 },
+  saveCheckpoint: { file: 'save-checkpoint.lua', keys: 2 },
+  // keys -1: the caller passes the number of keys first (one fence hash per series).
+  claimFences: { file: 'claim-fences.lua', keys: -1 },
 } as const;
 
 export type ScriptName = keyof typeof SCRIPTS;
@@ -25,7 +30,8 @@ type ScriptClient = Redis & Record<ScriptName, (...args: (string | number)[]) =>
 export function withScripts(redis: Redis): ScriptClient {
   for (const name of Object.keys(SCRIPTS) as ScriptName[]) {
     if (typeof (redis as any)[name] !== 'function') {
-      redis.defineCommand(name, { numberOfKeys: SCRIPTS[name].keys, lua: source(name) });
+      const keys: number = SCRIPTS[name].keys;
+      redis.defineCommand(name, keys >= 0 ? { numberOfKeys: keys, lua: source(name) } : { lua: source(name) });
     }
   }
   return redis as ScriptClient;

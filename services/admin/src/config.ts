@@ -13,6 +13,9 @@ const schema = z.object({
   // Operator-chosen secret stored as a fast sha-256: it must be long enough to be unguessable.
   TINYCDP_ADMIN_KEY: z.string().min(24, 'TINYCDP_ADMIN_KEY must be at least 24 characters').optional(),
   TINYCDP_MIGRATE: bool.default(true),
+  /** Optional: where processors report rollout status and keep segment members (shown by admin). */
+  REDIS_URL: z.string().url('REDIS_URL must be a redis:// URL').optional(),
+  TINYCDP_REDIS_PREFIX: z.string().regex(/^[A-Za-z0-9._:-]*$/).default('tinycdp:'),
   // Where committed changes are published (the definitions topic). Without it the outbox keeps them.
   KAFKA_BROKERS: z.string().regex(/^[^,\s]+(,[^,\s]+)*$/, 'KAFKA_BROKERS must be a comma-separated host:port list').optional(),
   TINYCDP_TOPIC_PREFIX: z.string().regex(/^[A-Za-z0-9._-]*$/).default('tinycdp.'),

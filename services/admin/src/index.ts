@@ -10,3 +10,7 @@ export type { OutboxRelayOptions } from './outbox/outbox-relay';
 export type { DefinitionPublisher, DefinitionRecord } from './outbox/definition-publisher.port';
 export { RecordingPublisher } from './outbox/recording-publisher';
 export type { ProfileReader } from './features/profiles/profile-reader.port';
+export type { RolloutStatusReader, ReportedRollout } from './features/rollout/rollout-status-reader.port';
+export { RedisRolloutStatusReader, parseReport } from './features/rollout/redis-rollout-status-reader';
+export { createRedisReaders } from './features/rollout/create-rollout-readers';
+export type { SegmentMembersReader } from './features/members/segment-members-reader.port';

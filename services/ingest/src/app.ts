@@ -4,7 +4,16 @@ import type { Logger } from 'pino';
 import { register as defaultRegistry, type Registry } from 'prom-client';
 import type { Clock } from '@tinycdp/common';
 import { LIMITS } from '@tinycdp/events';
-import { errorMiddleware, healthRoute, metricsRoute, notFound, type HealthCheck, type KeyVerifier } from '@tinycdp/http';
+import {
+  errorMiddleware,
+  healthRoute,
+  metricsRoute,
+  notFound,
+  rateLimitedVerifier,
+  type HealthCheck,
+  type KeyVerifier,
+  type RateLimitOptions,
+} from '@tinycdp/http';
 import type { EventSink } from './ports';
 import { trackingRoutes, type IngestLimits } from './http/tracking-routes';
 import { requestsCounter } from './metrics';
@@ -20,7 +29,12 @@ export interface IngestDeps {
   readonly limits?: Partial<IngestLimits>;
   /** Registry served at GET /metrics (default: prom-client's global registry). */
   readonly registry?: Registry;
+  /** Per-key rate limit (429 + Retry-After); default INGEST_RATE_LIMIT, `false` turns it off. */
+  readonly rateLimit?: RateLimitOptions | false;
 }
+
+/** Generous: a guard against a runaway client per instance, far above what one SDK sends. */
+export const INGEST_RATE_LIMIT: RateLimitOptions = Object.freeze({ ratePerSecond: 2_000, burst: 4_000 });
 
 /**
  * Builds the ingest HTTP app from its dependencies: the Segment-compatible tracking API
@@ -44,8 +58,10 @@ export function createIngestApp(deps: IngestDeps): Express {
     next();
   });
 
+  // The limit is taken when a key verifies (the routes authenticate themselves, after parsing the body).
+  const keys = deps.rateLimit === false ? deps.keys : rateLimitedVerifier(deps.keys, deps.rateLimit ?? INGEST_RATE_LIMIT);
   app.use(
-    trackingRoutes({ sink: deps.sink, keys: deps.keys, clock: deps.clock, logger, newId: deps.newId ?? randomUUID, limits }),
+    trackingRoutes({ sink: deps.sink, keys, clock: deps.clock, logger, newId: deps.newId ?? randomUUID, limits }),
   );
 
   const checks: Record<string, HealthCheck> = {};

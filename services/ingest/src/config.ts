@@ -23,6 +23,8 @@ export const IngestConfigSchema = z.object({
     .string({ error: 'is required (postgres://…): ingest verifies API keys against the admin database' })
     .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Confluent-compatible schema registry API root; set → events are written in the wire format. */
+  SCHEMA_REGISTRY_URL: z.string().url('must be an http(s) URL').optional(),
 });
 
 export interface IngestConfig {
@@ -31,6 +33,7 @@ export interface IngestConfig {
   readonly topicPrefix: string;
   readonly databaseUrl: string;
   readonly logLevel: string;
+  readonly schemaRegistryUrl: string | undefined;
 }
 
 /**
@@ -50,5 +53,6 @@ export function loadIngestConfig(env: Readonly<Record<string, string | undefined
     topicPrefix: c.TINYCDP_TOPIC_PREFIX,
     databaseUrl: c.DATABASE_URL,
     logLevel: c.LOG_LEVEL,
+    schemaRegistryUrl: c.SCHEMA_REGISTRY_URL,
   });
 }

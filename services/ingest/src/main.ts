@@ -4,7 +4,7 @@ import pino from 'pino';
 import { systemClock } from '@tinycdp/common';
 import { startServer } from '@tinycdp/http';
 import { PgKeyVerifier, PgSqlClient, createPool } from '@tinycdp/postgres';
-import { BatchingProducer, DEFAULT_TOPIC_SETTINGS, PRODUCER_CONFIG, ensureTopics, topicNames, topicSpecs } from '@tinycdp/kafka';
+import { BatchingProducer, DEFAULT_TOPIC_SETTINGS, PRODUCER_CONFIG, connectSchemaRegistry, ensureTopics, topicNames, topicSpecs } from '@tinycdp/kafka';
 import { createIngestApp } from './app';
 import { KafkaSink } from './adapters/kafka-sink';
 import { loadIngestConfig } from './config';
@@ -19,6 +19,9 @@ async function main(): Promise<void> {
   await admin.connect();
   const names = topicNames(config.topicPrefix);
   await ensureTopics(admin, topicSpecs(names, DEFAULT_TOPIC_SETTINGS));
+  // With a schema registry: register the topic schemas (refuse to start if it fails), write the wire format.
+  const schemas = config.schemaRegistryUrl ? await connectSchemaRegistry({ url: config.schemaRegistryUrl, topics: names, clientId: 'tinycdp-ingest' }) : null;
+  if (schemas) logger.info({ url: schemas.url, ids: schemas.ids }, 'schema_registry_connected');
   await producer.connect();
   const batching = new BatchingProducer(producer);
 
@@ -27,7 +30,7 @@ async function main(): Promise<void> {
   const keys = new PgKeyVerifier(new PgSqlClient(pool), { onError: (err) => logger.warn({ err }, 'key_verification_db_error') });
 
   const app = createIngestApp({
-    sink: new KafkaSink({ producer: batching, topic: names.events, admin }),
+    sink: new KafkaSink({ producer: batching, topic: names.events, admin, ...(schemas ? { encoder: schemas.encoder('events') } : {}) }),
     keys,
     clock: systemClock,
     logger,

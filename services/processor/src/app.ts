@@ -1,11 +1,32 @@
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { Clock } from '@tinycdp/common';
-import type { DefinitionSource, EventSource, ProfileRepository, RecordSink } from './ports';
+import type {
+  DefinitionSource,
+  EventLogReader,
+  EventSource,
+  ProfileIndex,
+  ProfileRepository,
+  RecordSink,
+  RolloutStore,
+  SegmentMembersWriter,
+} from './ports';
 import { PlanHolder, type DefinitionMaterializer } from './definitions/plan-holder';
 import { TimeScheduler } from './pipeline/scheduler';
 import { processBatch, type BatchDeps } from './pipeline/process-batch';
+import { LiveFences } from './rollout/live-fences';
+import { RolloutCoordinator, type RolloutDeps, type RolloutOptions } from './rollout/rollout-coordinator';
 import { processorMetrics } from './metrics';
+
+/** Rollout of definition changes to existing profiles (re-evaluation + backfill from the log). */
+export interface RolloutWiring {
+  readonly store: RolloutStore;
+  readonly reader: EventLogReader;
+  readonly index: ProfileIndex;
+  readonly options?: RolloutOptions;
+  /** Test hook (simulated crashes). */
+  readonly afterChunk?: RolloutDeps['afterChunk'];
+}
 
 export interface ProcessorDeps {
   readonly events: EventSource;
@@ -16,11 +37,20 @@ export interface ProcessorDeps {
   readonly materializer?: DefinitionMaterializer;
   /** Name of the events topic (DLQ headers, deterministic ids for messages without messageId). */
   readonly eventsTopic: string;
+  /** Event value bytes → JSON (schema registry wire format); default plain JSON. */
+  readonly decodeValue?: BatchDeps['decodeValue'];
   readonly numPartitions: number;
   readonly clock: Clock;
   readonly logger: Logger;
   readonly registry: Registry;
   readonly scheduleIntervalMs?: number;
+  /** Segment membership index (admin's members endpoints), kept from every published change. */
+  readonly members?: SegmentMembersWriter;
+  /**
+   * Without it, plan changes reach profiles only as they get events (or time-driven re-evaluations),
+   * and every series applies to every event.
+   */
+  readonly rollout?: RolloutWiring;
 }
 
 /**
@@ -39,11 +69,32 @@ export function createProcessor(deps: ProcessorDeps) {
     numPartitions: deps.numPartitions,
     topic: deps.eventsTopic,
     logger: log,
+    ...(deps.decodeValue ? { decodeValue: deps.decodeValue } : {}),
+    ...(deps.members ? { members: deps.members } : {}),
+    ...(deps.rollout ? { fences: new LiveFences(deps.rollout.store) } : {}),
   };
   const scheduler = new TimeScheduler(batchDeps, deps.clock, log.child({ component: 'scheduler' }), {
     intervalMs: deps.scheduleIntervalMs ?? 1000,
     batchSize: 500,
   });
+
+  const rollout = deps.rollout
+    ? new RolloutCoordinator({
+        store: deps.rollout.store,
+        reader: deps.rollout.reader,
+        index: deps.rollout.index,
+        ...(deps.members ? { members: deps.members } : {}),
+        update: batchDeps,
+        plan: () => plans.plan(),
+        topic: deps.eventsTopic,
+        ...(deps.decodeValue ? { decodeValue: deps.decodeValue } : {}),
+        clock: deps.clock,
+        logger: log.child({ component: 'rollout' }),
+        ...(deps.rollout.options ? { options: deps.rollout.options } : {}),
+        ...(deps.rollout.afterChunk ? { afterChunk: deps.rollout.afterChunk } : {}),
+      })
+    : null;
+  if (rollout) plans.onChange(() => rollout.notify());
 
   async function handle(messages: readonly import('./ports').LogMessage[]) {
     const t0 = performance.now();
@@ -61,6 +112,7 @@ export function createProcessor(deps: ProcessorDeps) {
   return {
     plans,
     scheduler,
+    rollout,
     /** The pipeline's dependencies (embedded reconcile and rebuild reuse them). */
     updateDeps: batchDeps,
     async lag() {
@@ -72,9 +124,11 @@ export function createProcessor(deps: ProcessorDeps) {
       await deps.definitions.start((records) => plans.apply(records));
       await deps.events.start(handle, (p) => scheduler.setPartitions(p));
       scheduler.start();
+      rollout?.start();
       log.info({ topic: deps.eventsTopic }, 'processor_started');
     },
     async stop() {
+      await rollout?.stop();
       await scheduler.stop();
       await deps.events.stop();
       await deps.definitions.stop();

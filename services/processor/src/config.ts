@@ -11,6 +11,12 @@ const schema = z.object({
   TINYCDP_SCHEDULE_INTERVAL_MS: z.coerce.number().int().min(50).max(60_000).default(1000),
   /** Kafka group session timeout; lower values move partitions of a dead instance sooner. */
   TINYCDP_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6000).max(300_000).default(30_000),
+  /** Events read from the log per backfill chunk (one checkpoint per chunk). */
+  TINYCDP_BACKFILL_CHUNK: z.coerce.number().int().min(10).max(100_000).default(2000),
+  /** Profiles re-evaluated per rollout batch (one checkpoint per batch). */
+  TINYCDP_ROLLOUT_BATCH: z.coerce.number().int().min(1).max(10_000).default(200),
+  /** Confluent-compatible schema registry API root (e.g. http://host:8081, Apicurio: …/apis/ccompat/v7). */
+  SCHEMA_REGISTRY_URL: z.string().url('SCHEMA_REGISTRY_URL must be an http(s) URL').optional(),
   PORT: z.coerce.number().int().min(0).max(65535).default(4002),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });

@@ -1,17 +1,26 @@
 export { createProcessor } from './app';
-export type { Processor, ProcessorDeps } from './app';
+export type { Processor, ProcessorDeps, RolloutWiring } from './app';
 export { KafkaEventSource, KafkaDefinitionSource, kafkaSink } from './consumer/kafka-sources';
+export { KafkaEventLogReader } from './consumer/kafka-log-reader';
+export { RolloutCoordinator } from './rollout/rollout-coordinator';
+export type { RolloutOptions, RolloutStatus } from './rollout/rollout-coordinator';
 export { PlanHolder } from './definitions/plan-holder';
 export type { DefinitionMaterializer } from './definitions/plan-holder';
 export { processBatch } from './pipeline/process-batch';
 export { updateProfiles } from './pipeline/update-profiles';
-export type { UpdateDeps, ProfileWork } from './pipeline/update-profiles';
+export type { UpdateDeps, UpdateOptions, ProfileWork } from './pipeline/update-profiles';
 export { foldPublished, reconcileWithPublished } from './pipeline/reconcile';
 export type { PublishedProfile } from './pipeline/reconcile';
 export { startProcessorHttp } from './http/server';
 export type {
   DefinitionSource,
+  EventLogReader,
   EventSource,
+  FenceClaim,
+  MembershipChange,
+  ProfileIndex,
+  RolloutStore,
+  SegmentMembersWriter,
   LagReport,
   LogMessage,
   LoadedProfile,

@@ -5,12 +5,15 @@ import { Redis } from 'ioredis';
 import pino from 'pino';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { systemClock } from '@tinycdp/common';
-import { DEFAULT_TOPIC_SETTINGS, ensureTopics, topicNames, topicSpecs } from '@tinycdp/kafka';
-import { RedisDefinitionCache, RedisProfileStore } from '@tinycdp/redis';
+import { DEFAULT_TOPIC_SETTINGS, ensureTopics, topicNames, topicSpecs, connectSchemaRegistry, wireRecordSink } from '@tinycdp/kafka';
+import { RedisDefinitionCache, RedisProfileStore, RedisRolloutStore, RedisSegmentMembers } from '@tinycdp/redis';
 import { createProcessor } from './app';
 import { KafkaDefinitionSource, KafkaEventSource, kafkaSink } from './consumer/kafka-sources';
+import { KafkaEventLogReader } from './consumer/kafka-log-reader';
 import { parseConfig } from './config';
 import { startProcessorHttp } from './http/server';
+import { EpochGuardedRepository, RedisEpochGuard } from './safety/redis-epoch';
+import { boundedSink } from './safety/bounded-sink';
 
 async function main() {
   const config = parseConfig(process.env);
@@ -24,19 +27,34 @@ async function main() {
   await admin.connect();
   await ensureTopics(admin, topicSpecs(topics, { ...DEFAULT_TOPIC_SETTINGS, partitions: config.TINYCDP_PARTITIONS }));
   const meta = await admin.fetchTopicMetadata({ topics: [topics.events] });
+  // A group that never committed replays the log from the beginning: it may (re)create the state epoch.
+  const committed = await admin.fetchOffsets({ groupId: config.TINYCDP_PROCESSOR_GROUP, topics: [topics.events] });
+  const freshGroup = committed.every((t) => t.partitions.every((p) => p.offset === '-1'));
   await admin.disconnect();
   const numPartitions = meta.topics[0]?.partitions.length ?? config.TINYCDP_PARTITIONS;
 
   const redis = new Redis(config.REDIS_URL, { enableAutoPipelining: true, maxRetriesPerRequest: 3 });
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();
+  // With a schema registry: register the topic schemas (refuse to start if it fails), decode the wire
+  // format as well as plain JSON, write segment changes in the wire format.
+  const schemas = config.SCHEMA_REGISTRY_URL
+    ? await connectSchemaRegistry({ url: config.SCHEMA_REGISTRY_URL, topics, clientId: 'tinycdp-processor' })
+    : null;
+  if (schemas) logger.info({ url: schemas.url, ids: schemas.ids }, 'schema_registry_connected');
 
+  const repo = new RedisProfileStore(redis, config.TINYCDP_REDIS_PREFIX);
+  // Pauses (retriable errors, nothing committed) if Redis comes back empty; see safety/redis-epoch.ts.
+  const epoch = new RedisEpochGuard(redis, config.TINYCDP_REDIS_PREFIX, logger.child({ component: 'epoch' }), { registry });
+  await epoch.ensure(async () => freshGroup);
   const processor = createProcessor({
-    events: new KafkaEventSource(kafka, topics.events, config.TINYCDP_PROCESSOR_GROUP, logger, 500, config.TINYCDP_SESSION_TIMEOUT_MS),
+    events: new KafkaEventSource(kafka, topics.events, config.TINYCDP_PROCESSOR_GROUP, logger, 2000, config.TINYCDP_SESSION_TIMEOUT_MS),
     definitions: new KafkaDefinitionSource(kafka, topics.definitions),
-    repo: new RedisProfileStore(redis, config.TINYCDP_REDIS_PREFIX),
-    changes: kafkaSink(producer, topics.segmentChanges),
-    dlq: kafkaSink(producer, topics.eventsDlq),
+    repo: new EpochGuardedRepository(repo, epoch),
+    changes: schemas ? wireRecordSink(producer, topics.segmentChanges, schemas.encoder('segmentChanges')) : kafkaSink(producer, topics.segmentChanges),
+    ...(schemas ? { decodeValue: schemas.decodeValue } : {}),
+    // Oversized poison values are cut so the DLQ always takes them (else one message stops its partition).
+    dlq: boundedSink(kafkaSink(producer, topics.eventsDlq)),
     materializer: new RedisDefinitionCache(redis, config.TINYCDP_REDIS_PREFIX),
     eventsTopic: topics.events,
     numPartitions,
@@ -44,9 +62,18 @@ async function main() {
     logger,
     registry,
     scheduleIntervalMs: config.TINYCDP_SCHEDULE_INTERVAL_MS,
+    members: new RedisSegmentMembers(redis, config.TINYCDP_REDIS_PREFIX),
+    rollout: {
+      store: new RedisRolloutStore(redis, config.TINYCDP_REDIS_PREFIX),
+      reader: new KafkaEventLogReader(kafka, topics.events, logger.child({ component: 'backfill' }), {
+        groupPrefix: `${config.TINYCDP_PROCESSOR_GROUP}-backfill`,
+      }),
+      index: repo,
+      options: { chunkSize: config.TINYCDP_BACKFILL_CHUNK, scanBatch: config.TINYCDP_ROLLOUT_BATCH },
+    },
   });
   await processor.start();
-  const server = await startProcessorHttp({ port: config.PORT, processor, redis, registry });
+  const server = await startProcessorHttp({ port: config.PORT, processor, redis, registry, checks: { redisEpoch: () => epoch.health() } });
   logger.info({ port: config.PORT }, 'processor_listening');
 
   const shutdown = async (signal: string) => {

@@ -5,8 +5,8 @@
  */
 import type { AggregateRef, Value, Window } from '@tinycdp/dsl';
 import { propertyIdOf, seriesIdOf } from '../plan';
-import type { ProfileState, PropertyState, SeriesState } from '../state';
-import { DAY_MS, UNIT_MS, daysAgo, minutesAgo, windowRange } from '../window';
+import type { ProfileState, SeriesState } from '../state';
+import { DAY_MS, UNIT_MS, daysAgo, minutesAgo } from '../window';
 
 interface RefIds {
   readonly series: string;
@@ -32,44 +32,54 @@ export function isGlobalSeen(ref: AggregateRef): boolean {
   return ref.event === null && ref.filter === null;
 }
 
-const entriesCache = new WeakMap<object, readonly (readonly [number, unknown])[]>();
+/** Buckets of one record sorted by index, newest first, as parallel arrays. */
+export interface SortedBuckets<T> {
+  readonly idx: readonly number[];
+  readonly vals: readonly T[];
+}
+
+const sortedCache = new WeakMap<object, SortedBuckets<unknown>>();
 
 /** Bucket entries sorted by index, newest first; cached per record object (states are not mutated
- *  once built, and every engine function copies before changing). */
-export function bucketEntries<T>(rec: Readonly<Record<string, T>>): readonly (readonly [number, T])[] {
-  let list = entriesCache.get(rec) as (readonly [number, T])[] | undefined;
-  if (list === undefined) {
-    list = Object.keys(rec)
-      .map((k) => [Number(k), rec[k]!] as const)
-      .sort((a, b) => b[0] - a[0]);
-    entriesCache.set(rec, list);
+ *  once built: every engine function copies a record before changing it). */
+export function sortedBuckets<T>(rec: Readonly<Record<string, T>>): SortedBuckets<T> {
+  let sorted = sortedCache.get(rec) as SortedBuckets<T> | undefined;
+  if (sorted === undefined) {
+    let idx: number[] = [];
+    let vals: T[] = [];
+    let ascending = true;
+    let prev = Number.NEGATIVE_INFINITY;
+    for (const k in rec) {
+      const b = Number(k);
+      if (!(b > prev)) ascending = false;
+      prev = b;
+      idx.push(b);
+      vals.push(rec[k]!);
+    }
+    if (ascending) {
+      // Non-negative integer keys (the usual case) already enumerate in ascending order.
+      idx.reverse();
+      vals.reverse();
+    } else {
+      const order = idx.map((_, i) => i).sort((a, b) => idx[b]! - idx[a]!);
+      vals = order.map((i) => vals[i]!);
+      idx = order.map((i) => idx[i]!);
+    }
+    sorted = { idx, vals };
+    sortedCache.set(rec, sorted);
   }
-  return list;
+  return sorted;
 }
 
-function inWindow<T>(rec: Readonly<Record<string, T>> | undefined, window: Window, now: number): (readonly [number, T])[] {
-  if (rec === undefined) return [];
-  const { from } = windowRange(window, now);
-  const out: (readonly [number, T])[] = [];
-  for (const e of bucketEntries(rec)) {
-    if (e[0] < from) break;
-    out.push(e);
-  }
-  return out;
+const EMPTY: SortedBuckets<never> = { idx: [], vals: [] };
+
+/** Sorted buckets of `rec` (empty when absent) and the oldest bucket index of `window` at `now`. */
+function windowed<T>(rec: Readonly<Record<string, T>> | undefined): SortedBuckets<T> {
+  return rec === undefined ? EMPTY : sortedBuckets(rec);
 }
 
-function numeric(ps: PropertyState | undefined, window: Window, now: number): { n: number; sum: number; min: number | null; max: number | null } {
-  let n = 0;
-  let sum = 0;
-  let min: number | null = null;
-  let max: number | null = null;
-  for (const [, st] of inWindow(ps?.num[window.unit], window, now)) {
-    n += st.n;
-    sum += st.sum;
-    min = min === null ? st.min : Math.min(min, st.min);
-    max = max === null ? st.max : Math.max(max, st.max);
-  }
-  return { n, sum, min, max };
+function windowFrom(window: Window, now: number): number {
+  return Math.floor(now / UNIT_MS[window.unit]) - window.n + 1;
 }
 
 /** Value of an aggregate for `state` at instant `now`. Never throws. */
@@ -87,32 +97,48 @@ export function readAggregate(state: ProfileState, ref: AggregateRef, now: numbe
       return since === null ? null : daysAgo(since, now);
     }
     case 'count': {
+      const { idx, vals } = windowed(s?.counts[m.window.unit]);
+      const from = windowFrom(m.window, now);
       let c = 0;
-      for (const [, v] of inWindow(s?.counts[m.window.unit], m.window, now)) c += v;
+      for (let i = 0; i < idx.length && !(idx[i]! < from); i++) c += vals[i]!;
       return c;
     }
     case 'unique_days': {
-      const days = new Set<number>();
+      const { idx, vals } = windowed(s?.counts[m.window.unit]);
+      const from = windowFrom(m.window, now);
       const unitMs = UNIT_MS[m.window.unit];
-      for (const [b, v] of inWindow(s?.counts[m.window.unit], m.window, now)) {
-        if (v > 0) days.add(Math.floor((b * unitMs) / DAY_MS));
+      const days = new Set<number>();
+      for (let i = 0; i < idx.length && !(idx[i]! < from); i++) {
+        if (vals[i]! > 0) days.add(Math.floor((idx[i]! * unitMs) / DAY_MS));
       }
       return days.size;
     }
     case 'sum':
-      return numeric(ids.prop === null ? undefined : s?.props[ids.prop], m.window, now).sum;
-    case 'avg': {
-      const r = numeric(ids.prop === null ? undefined : s?.props[ids.prop], m.window, now);
-      return r.n === 0 ? null : r.sum / r.n;
-    }
+    case 'avg':
     case 'min':
-      return numeric(ids.prop === null ? undefined : s?.props[ids.prop], m.window, now).min;
-    case 'max':
-      return numeric(ids.prop === null ? undefined : s?.props[ids.prop], m.window, now).max;
+    case 'max': {
+      const ps = ids.prop === null ? undefined : s?.props[ids.prop];
+      const { idx, vals } = windowed(ps?.num[m.window.unit]);
+      const from = windowFrom(m.window, now);
+      let n = 0;
+      let sum = 0;
+      let min: number | null = null;
+      let max: number | null = null;
+      for (let i = 0; i < idx.length && !(idx[i]! < from); i++) {
+        const st = vals[i]!;
+        n += st.n;
+        sum += st.sum;
+        min = min === null ? st.min : Math.min(min, st.min);
+        max = max === null ? st.max : Math.max(max, st.max);
+      }
+      return m.kind === 'sum' ? sum : m.kind === 'avg' ? (n === 0 ? null : sum / n) : m.kind === 'min' ? min : max;
+    }
     case 'distinct_count': {
       const ps = ids.prop === null ? undefined : s?.props[ids.prop];
+      const { idx, vals } = windowed(ps?.distinct[m.window.unit]);
+      const from = windowFrom(m.window, now);
       const all = new Set<string>();
-      for (const [, list] of inWindow(ps?.distinct[m.window.unit], m.window, now)) for (const h of list) all.add(h);
+      for (let i = 0; i < idx.length && !(idx[i]! < from); i++) for (const h of vals[i]!) all.add(h);
       return all.size;
     }
     case 'last': {

@@ -6,6 +6,8 @@ import { createKey, createPool, migrate, PgKeyVerifier, PgSqlClient } from '@tin
 import pino from 'pino';
 import { createAdminApp } from '../app';
 import type { ProfileReader } from '../features/profiles/profile-reader.port';
+import type { SegmentMembersReader } from '../features/members/segment-members-reader.port';
+import type { RolloutStatusReader } from '../features/rollout/rollout-status-reader.port';
 
 export interface TestAdmin {
   readonly url: string;
@@ -34,7 +36,7 @@ export interface SchemaForTest {
 export async function startTestAdmin(
   databaseUrl: string,
   iso: SchemaForTest,
-  opts: { profiles?: ProfileReader; onDefinitionsChanged?: () => void } = {},
+  opts: { profiles?: ProfileReader; onDefinitionsChanged?: () => void; rolloutStatus?: RolloutStatusReader; members?: SegmentMembersReader } = {},
 ): Promise<TestAdmin> {
   const pool = createPool({ connectionString: databaseUrl, schema: iso.schema, max: 5 });
   await migrate(pool);
@@ -54,6 +56,8 @@ export async function startTestAdmin(
       opts.onDefinitionsChanged?.();
     },
     ...(opts.profiles ? { profiles: opts.profiles } : {}),
+    ...(opts.rolloutStatus ? { rolloutStatus: opts.rolloutStatus } : {}),
+    ...(opts.members ? { members: opts.members } : {}),
   });
   const server = await startServer(app);
   const t: TestAdmin = {

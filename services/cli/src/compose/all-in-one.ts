@@ -7,7 +7,7 @@ import { Registry, collectDefaultMetrics, register as defaultRegistry } from 'pr
 import { systemClock } from '@tinycdp/common';
 import { createKey, ensureAdminKey, KEY_COLUMNS, toKeyRecord } from '@tinycdp/postgres';
 import { createIngestApp } from '@tinycdp/ingest';
-import { createAdminApp, adminRegistry, OutboxRelay } from '@tinycdp/admin';
+import { createAdminApp, adminRegistry, OutboxRelay, parseReport } from '@tinycdp/admin';
 import type { Processor } from '@tinycdp/processor';
 import { ProcessorRunner } from './processor-runner';
 import { parseAllInOneConfig, type AllInOneConfig } from './config';
@@ -56,6 +56,10 @@ export async function startAllInOne(env: Record<string, string | undefined>, opt
     clock: systemClock,
     logger: logger.child({ service: 'admin' }),
     profiles: { get: (id) => state.getProfile(id) },
+    members: state.members,
+    rolloutStatus: {
+      read: async (fields) => (await state.rollout.readStatus(fields)).map((json) => parseReport(json)),
+    },
     onDefinitionsChanged: () => relay.notify(),
   });
   const ingest = createIngestApp({ sink: log.eventSink, keys: cfg.keys, clock: systemClock, logger: logger.child({ service: 'ingest' }), registry: defaultRegistry });

@@ -16,15 +16,26 @@ import {
   topicSpecs,
   type TopicNames,
 } from '@tinycdp/kafka';
-import { RedisDefinitionCache, RedisProfileStore } from '@tinycdp/redis';
-import { EmbeddedEventSink, FileEventLog, LogRecordSink, MemoryDefinitionCache, MemoryProfileRepository } from '@tinycdp/embedded';
+import { RedisDefinitionCache, RedisProfileStore, RedisRolloutStore, RedisSegmentMembers } from '@tinycdp/redis';
+import {
+  EmbeddedEventSink,
+  FileEventLog,
+  FileLogEventReader,
+  LogRecordSink,
+  MemoryDefinitionCache,
+  MemoryProfileRepository,
+  MemoryRolloutStore,
+  MemorySegmentMembers,
+} from '@tinycdp/embedded';
 import { PGliteSqlClient, PgKeyVerifier, PgSqlClient, createPool, migrate, type SqlClient } from '@tinycdp/postgres';
 import type { EventSink } from '@tinycdp/ingest';
 import {
   KafkaDefinitionSource,
+  KafkaEventLogReader,
   KafkaEventSource,
   kafkaSink,
   type DefinitionSource,
+  type EventLogReader,
   type EventSource,
   type ProfileRepository,
   type RecordSink,
@@ -43,6 +54,8 @@ export interface LogBackend {
   readonly dlq: RecordSink;
   readonly definitionPublisher: { publish(records: readonly { key: string; value: string | null }[]): Promise<void> };
   events(group: string, logger: Logger): EventSource;
+  /** Reads the events topic by partition and offset (backfill of new aggregate series). */
+  eventReader(group: string, logger: Logger): EventLogReader;
   definitions(): DefinitionSource;
   /** Every value of the segment-changes topic so far (embedded reconcile) — file log only. */
   readChanges?(): Promise<string[]>;
@@ -56,11 +69,18 @@ export interface LogBackend {
 /** Profile state: Redis, or in memory (rebuilt from the log at start). */
 export interface StateBackend {
   readonly kind: 'redis' | 'memory';
-  readonly repo: ProfileRepository & { listProfileIds(cursor: string, count: number): Promise<{ cursor: string; ids: string[] }> };
+  readonly repo: ProfileRepository & {
+    listProfileIds(cursor: string, count: number): Promise<{ cursor: string; ids: string[] }>;
+    countProfileIds(): Promise<number>;
+  };
   readonly definitions: RedisDefinitionCache | MemoryDefinitionCache;
   readonly redis: Redis | null;
   readonly redisUrl: string | null;
   readonly prefix: string;
+  /** Segment membership index (processor writes, admin reads). */
+  readonly members: RedisSegmentMembers | MemorySegmentMembers;
+  /** Rollout checkpoints, fences and status. */
+  readonly rollout: RedisRolloutStore | MemoryRolloutStore;
   /** Admin's profile reader. */
   getProfile(id: string): Promise<ProfileState | null>;
   close(): Promise<void>;
@@ -96,6 +116,7 @@ export async function openLogBackend(config: AllInOneConfig, logger: Logger): Pr
       dlq: kafkaSink(producer, topics.eventsDlq),
       definitionPublisher: new DefinitionsWriter(producer, topics.definitions),
       events: (group, log) => new KafkaEventSource(kafka, topics.events, group, log),
+      eventReader: (group, log) => new KafkaEventLogReader(kafka, topics.events, log, { groupPrefix: `${group}-backfill` }),
       definitions: () => new KafkaDefinitionSource(kafka, topics.definitions),
       async close() {
         await batching.flush();
@@ -122,6 +143,7 @@ export async function openLogBackend(config: AllInOneConfig, logger: Logger): Pr
     dlq: new LogRecordSink(log, topics.eventsDlq),
     definitionPublisher: fileLogDefinitionPublisher(log, topics.definitions),
     events: (group, lg) => new FileLogEventSource(log, topics.events, group, (err) => lg.error({ err }, 'event_batch_failed')),
+    eventReader: () => new FileLogEventReader(log, topics.events),
     definitions: () => new FileLogDefinitionSource(log, topics.definitions),
     async readChanges() {
       const out: string[] = [];
@@ -160,6 +182,8 @@ export async function openStateBackend(config: AllInOneConfig): Promise<StateBac
       kind: 'redis',
       repo,
       definitions: new RedisDefinitionCache(redis, prefix),
+      members: new RedisSegmentMembers(redis, prefix),
+      rollout: new RedisRolloutStore(redis, prefix),
       redis,
       redisUrl: config.REDIS_URL,
       prefix,
@@ -177,6 +201,8 @@ export async function openStateBackend(config: AllInOneConfig): Promise<StateBac
     kind: 'memory',
     repo,
     definitions: new MemoryDefinitionCache(),
+    members: new MemorySegmentMembers(),
+    rollout: new MemoryRolloutStore(),
     redis: null,
     redisUrl: null,
     prefix,

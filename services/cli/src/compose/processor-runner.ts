@@ -1,7 +1,6 @@
 import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
 import { systemClock } from '@tinycdp/common';
-import type { Plan } from '@tinycdp/engine';
 import { MemoryProfileRepository } from '@tinycdp/embedded';
 import { createProcessor, foldPublished, reconcileWithPublished, type Processor, type RecordSink } from '@tinycdp/processor';
 import type { LogBackend, StateBackend } from './backends';
@@ -32,16 +31,16 @@ function replayGate(sink: RecordSink, closed: boolean) {
 /**
  * Runs the processor of the all-in-one process. With Redis state it is simply the processor. With
  * in-memory state, state is derived from the log: at start-up it is rebuilt by replaying the whole log,
- * and whenever definitions start needing history the state did not keep (a new aggregate series), a
- * fresh state is built beside the live one by a second processor and swapped in when it has caught up
- * (`rebuild()`); subscribers then get exactly the differences (reconcileWithPublished).
+ * and `rebuild()` (the `tinycdp rebuild` command) builds a fresh state beside the live one with a second
+ * processor and swaps it in when it has caught up; subscribers then get exactly the differences
+ * (reconcileWithPublished). Definitions that need history the state did not keep are backfilled from
+ * the log by the processor's rollout, as with Redis.
  */
 export class ProcessorRunner {
   private live: Running | null = null;
   private rebuilding: Promise<void> | null = null;
   private rebuildAgain = false;
   private generation = 0;
-  private knownSeries = new Set<string>();
 
   constructor(
     private readonly log: LogBackend,
@@ -65,8 +64,6 @@ export class ProcessorRunner {
     await r.processor.start();
     if (memory) await this.catchUpAndReconcile(r);
     this.live = r;
-    this.knownSeries = new Set(r.processor.plans.plan().series.map((s) => s.id));
-    if (memory) r.processor.plans.onChange((plan) => this.onPlanChange(plan));
   }
 
   /** Rebuilds in-memory state from the log and switches over atomically. No-op with Redis state. */
@@ -105,16 +102,14 @@ export class ProcessorRunner {
       clock: systemClock,
       logger: this.logger.child({ service: 'processor' }),
       registry,
+      members: this.state.members,
+      rollout: {
+        store: this.state.rollout,
+        reader: this.log.eventReader(group, this.logger.child({ component: 'backfill' })),
+        index: repo,
+      },
     });
     return { processor, registry, group, gate };
-  }
-
-  private onPlanChange(plan: Plan) {
-    const fresh = plan.series.filter((s) => !this.knownSeries.has(s.id));
-    for (const s of plan.series) this.knownSeries.add(s.id);
-    if (fresh.length === 0) return;
-    this.logger.info({ series: fresh.map((s) => s.id) }, 'history_needed_rebuilding_state');
-    void this.rebuild().catch((err) => this.logger.error({ err }, 'rebuild_failed'));
   }
 
   private async rebuildOnce() {
@@ -130,7 +125,6 @@ export class ProcessorRunner {
     holder.swap(fresh);
     await this.reconcile(next);
     this.live = next;
-    next.processor.plans.onChange((plan) => this.onPlanChange(plan));
     if (old.group !== this.group) await this.log.resetGroup?.(old.group);
     this.logger.info({ ms: Date.now() - t0, group }, 'state_rebuilt_and_switched');
   }

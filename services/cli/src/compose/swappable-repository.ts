@@ -22,4 +22,5 @@ export class SwappableRepository {
   schedule: Repo['schedule'] = (e) => this.current.schedule(e);
   due: Repo['due'] = (p, now, limit) => this.current.due(p, now, limit);
   listProfileIds: Repo['listProfileIds'] = (c, n) => this.current.listProfileIds(c, n);
+  countProfileIds: Repo['countProfileIds'] = () => this.current.countProfileIds();
 }

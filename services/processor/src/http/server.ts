@@ -7,7 +7,14 @@ import type { Processor } from '../app';
  * The processor's only HTTP surface: `/processor/health` (Redis + Kafka lag per partition) and
  * `/metrics`. A bare node:http server: there is nothing else to route.
  */
-export function startProcessorHttp(opts: { port: number; processor: Processor; redis: Redis; registry: Registry }): Promise<http.Server> {
+export function startProcessorHttp(opts: {
+  port: number;
+  processor: Processor;
+  redis: Redis;
+  registry: Registry;
+  /** More named checks (e.g. the Redis state epoch); a rejection makes the answer 503. */
+  checks?: Record<string, () => Promise<void>>;
+}): Promise<http.Server> {
   const server = http.createServer(async (req, res) => {
     const url = req.url ?? '/';
     try {
@@ -35,6 +42,16 @@ export function startProcessorHttp(opts: { port: number; processor: Processor; r
         } catch (err) {
           ok = false;
           checks.kafka = { status: 'down', error: (err as Error).message };
+        }
+        for (const [name, check] of Object.entries(opts.checks ?? {})) {
+          const t2 = performance.now();
+          try {
+            await check();
+            checks[name] = { status: 'ok', latencyMs: +(performance.now() - t2).toFixed(2) };
+          } catch (err) {
+            ok = false;
+            checks[name] = { status: 'down', error: (err as Error).message };
+          }
         }
         res.writeHead(ok ? 200 : 503, { 'content-type': 'application/json' });
         res.end(JSON.stringify({ status: ok ? 'ok' : 'degraded', service: 'processor', checks }));

@@ -1,3 +1,4 @@
+import { isAppError } from '@tinycdp/common';
 import { normalizeMessage, validateMessage, type CdpEvent } from '@tinycdp/events';
 import type { LogMessage } from '../ports';
 
@@ -6,24 +7,81 @@ export type DecodeResult =
   | { readonly kind: 'ok'; readonly event: CdpEvent }
   | { readonly kind: 'dlq'; readonly reason: string };
 
+/**
+ * Value bytes → JSON value. Plain JSON by default; with a schema registry configured, the Confluent
+ * wire format too (libs/kafka `RegistryValueDecoder.decode`). Throws for a bad value (→ DLQ with the
+ * error's message), or AppError with `retriable: true` for an infrastructure fault (→ the batch is retried).
+ */
+export type ValueDecoder = (value: Buffer) => unknown | Promise<unknown>;
+
+/** Without a registry: plain JSON; a wire-format value gets a reason that says what is missing. */
+export const decodeJsonValue: ValueDecoder = (value) => {
+  if (value[0] === 0 && value.length >= 5) {
+    throw new Error(
+      `value is in the Confluent wire format (schema id ${value.readUInt32BE(1)}) but no schema registry is configured (SCHEMA_REGISTRY_URL)`,
+    );
+  }
+  return JSON.parse(value.toString('utf8'));
+};
+
 /** Largest event value accepted from a direct producer (ingest enforces 32 KB per message). */
 export const MAX_VALUE_BYTES = 1024 * 1024;
 
 /**
- * Turns a raw log message into a normalized event. A message without `messageId` gets a deterministic
- * one from its log position, so a redelivery after a crash is recognised as the same message.
+ * Turns a raw log message into a normalized event (plain JSON values only; synchronous). A message
+ * without `messageId` gets a deterministic one from its log position, so a redelivery after a crash is
+ * recognised as the same message.
  */
 export function decodeMessage(m: LogMessage, topic: string, now: number): DecodeResult {
+  const early = checkSize(m);
+  if (early) return early;
+  let input: unknown;
+  try {
+    input = decodeJsonValue(m.value!);
+  } catch (err) {
+    return { kind: 'dlq', reason: reasonOf(err) };
+  }
+  return toEvent(input, m, topic, now);
+}
+
+/**
+ * `decodeMessage` with a pluggable (possibly async) value decoder: the live pipeline's path, so values
+ * in the Confluent wire format decode when a schema registry is configured.
+ * @throws only what `decodeValue` throws as a retriable AppError (registry outage): a valid event is
+ *   never dead-lettered because a dependency blipped; the caller retries the batch.
+ */
+export async function decodeMessageWith(
+  m: LogMessage,
+  topic: string,
+  now: number,
+  decodeValue: ValueDecoder = decodeJsonValue,
+): Promise<DecodeResult> {
+  const early = checkSize(m);
+  if (early) return early;
+  let input: unknown;
+  try {
+    input = await decodeValue(m.value!);
+  } catch (err) {
+    if (isAppError(err) && err.retriable) throw err;
+    return { kind: 'dlq', reason: reasonOf(err) };
+  }
+  return toEvent(input, m, topic, now);
+}
+
+function checkSize(m: LogMessage): DecodeResult | null {
   if (m.value === null || m.value.length === 0) return { kind: 'dlq', reason: 'empty value' };
   if (m.value.length > MAX_VALUE_BYTES) {
     return { kind: 'dlq', reason: `value too large: ${m.value.length} bytes (max ${MAX_VALUE_BYTES})` };
   }
-  let input: unknown;
-  try {
-    input = JSON.parse(m.value.toString('utf8'));
-  } catch (err) {
-    return { kind: 'dlq', reason: `value is not JSON: ${(err as Error).message}` };
-  }
+  return null;
+}
+
+function reasonOf(err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err);
+  return err instanceof SyntaxError ? `value is not JSON: ${message}` : message;
+}
+
+function toEvent(input: unknown, m: LogMessage, topic: string, now: number): DecodeResult {
   const v = validateMessage(input);
   if (!v.ok) {
     return { kind: 'dlq', reason: `invalid message: ${v.errors.map((e) => `${e.path}: ${e.message}`).join('; ')}` };

@@ -1,15 +1,21 @@
 import type { Logger } from 'pino';
 import type { CdpEvent } from '@tinycdp/events';
 import type { LogMessage, OutRecord, ProfileRepository, RecordSink } from '../ports';
-import { decodeMessage } from './decode';
+import type { LiveFences } from '../rollout/live-fences';
+import { skipsFor } from '../rollout/live-fences';
+import { decodeMessageWith, type ValueDecoder } from './decode';
 import { updateProfiles, type ProfileWork, type UpdateDeps, type UpdateStats } from './update-profiles';
 
 export interface BatchDeps extends UpdateDeps {
   readonly repo: ProfileRepository;
   readonly dlq: RecordSink;
+  /** Series fences (rollout backfills); without them every series applies to every event. */
+  readonly fences?: LiveFences;
   /** Topic the messages came from (for DLQ headers and deterministic message ids). */
   readonly topic: string;
   readonly logger: Logger;
+  /** Value bytes → JSON (schema registry wire format or plain JSON); default plain JSON. */
+  readonly decodeValue?: ValueDecoder;
 }
 
 export interface BatchResult extends UpdateStats {
@@ -26,14 +32,19 @@ export interface BatchResult extends UpdateStats {
 export async function processBatch(deps: BatchDeps, messages: readonly LogMessage[], now: number): Promise<BatchResult> {
   const dead: OutRecord[] = [];
   const events: CdpEvent[] = [];
+  const positioned: { messageId: string; partition: number; offset: number }[] = [];
   for (const m of messages) {
-    const r = decodeMessage(m, deps.topic, now);
-    if (r.kind === 'ok') events.push(r.event);
-    else {
+    const r = await decodeMessageWith(m, deps.topic, now, deps.decodeValue);
+    if (r.kind === 'ok') {
+      events.push(r.event);
+      positioned.push({ messageId: r.event.messageId, partition: m.partition, offset: Number(m.offset) });
+    } else {
       dead.push({
         key: m.key ?? '',
-        value: m.value === null ? '' : m.value.toString('utf8'),
+        // Wire-format values (magic byte 0) may be binary (Avro, Protobuf): base64, so no byte is lost.
+        value: m.value === null ? '' : m.value[0] === 0 ? m.value.toString('base64') : m.value.toString('utf8'),
         headers: {
+          ...(m.value !== null && m.value[0] === 0 ? { 'value-encoding': 'base64' } : {}),
           error: r.reason.slice(0, 1000),
           'original-topic': deps.topic,
           'original-partition': String(m.partition),
@@ -44,8 +55,18 @@ export async function processBatch(deps: BatchDeps, messages: readonly LogMessag
   }
   if (dead.length > 0) deps.logger.warn({ count: dead.length, first: dead[0]!.headers }, 'events_dead_lettered');
 
+  // One plan for the whole batch, with its fences resolved before anything is applied.
+  const plan = deps.plan();
+  const fences = new Map<number, Map<string, number>>();
+  if (deps.fences && plan.series.length > 0) {
+    const first = new Map<number, number>();
+    for (const p of positioned) if (!first.has(p.partition) || p.offset < first.get(p.partition)!) first.set(p.partition, p.offset);
+    for (const [partition, offset] of first) fences.set(partition, await deps.fences.above(plan, partition, offset));
+  }
+  const skips = skipsFor(positioned, fences);
+
   const work = await routeToProfiles(deps.repo, events);
-  const stats = await updateProfiles(deps, work, now, 'event');
+  const stats = await updateProfiles(deps, work, now, 'event', { plan, ...(skips ? { skips } : {}) });
   if (dead.length > 0) await deps.dlq.send(dead);
   return { ...stats, messages: messages.length, dlq: dead.length, profiles: work.size };
 }

@@ -1,20 +1,20 @@
 import type { Logger } from 'pino';
 import type { CdpEvent } from '@tinycdp/events';
 import {
-  applyEvents,
   decodeProfile,
   encodeProfile,
   encodedFieldsDiff,
   evaluateProfile,
-  mergeProfiles,
   retireProfile,
   type ChangeReason,
   type Plan,
+  type ProfileState,
   type SegmentChange,
 } from '@tinycdp/engine';
 import { partitionForKey } from '@tinycdp/kafka';
 import { AppError } from '@tinycdp/common';
-import type { LoadedProfile, ProfileRepository, RecordSink } from '../ports';
+import type { MembershipChange, ProfileRepository, RecordSink, SegmentMembersWriter } from '../ports';
+import { applyEventsFenced, mergeProfilesKeeping, type SeriesSkips } from '../rollout/fenced-apply';
 
 export interface UpdateDeps {
   readonly repo: ProfileRepository;
@@ -22,6 +22,21 @@ export interface UpdateDeps {
   readonly plan: () => Plan;
   readonly numPartitions: number;
   readonly logger: Logger;
+  /** Segment membership index, updated from every published change (optional). */
+  readonly members?: SegmentMembersWriter;
+}
+
+export interface UpdateOptions {
+  /** Plan for every attempt of this call (default: `deps.plan()` once, at the start). */
+  readonly plan?: Plan;
+  /** Per-event series the live path must not apply (below the series' fence; see rollout/). */
+  readonly skips?: SeriesSkips;
+  /** Series to drop from every profile (their definitions were deleted; the rollout pass). */
+  readonly pruneSeries?: ReadonlySet<string>;
+  /** Reason for the changes of one profile (default: the `reason` argument). */
+  readonly reasonOf?: (state: ProfileState) => ChangeReason;
+  /** Leave profiles that do not exist alone (a full pass must not recreate a profile removed meanwhile). */
+  readonly skipAbsent?: boolean;
 }
 
 /** What to do to one profile: events to apply (in order) and anonymous profiles to fold into it. */
@@ -55,8 +70,12 @@ export async function updateProfiles(
   work: ReadonlyMap<string, ProfileWork>,
   now: number,
   reason: ChangeReason,
+  options: UpdateOptions = {},
 ): Promise<UpdateStats> {
   const stats: UpdateStats = { applied: 0, duplicates: 0, changes: 0, conflicts: 0 };
+  // One plan for every attempt: the fences (skips) were resolved for it, so a plan change between
+  // attempts cannot apply a new series to events that belong to its backfill.
+  const plan = options.plan ?? deps.plan();
   let remaining = new Map(work);
   const published: { id: string; pending: readonly string[] }[] = [];
   const schedule: { partition: number; id: string; dueAt: number | null }[] = [];
@@ -68,7 +87,6 @@ export async function updateProfiles(
         retriable: true,
       });
     }
-    const plan = deps.plan();
     const requests: { id: string; messageIds?: string[] }[] = [];
     for (const [id, w] of remaining) {
       requests.push({ id, messageIds: w.events.map((e) => e.messageId) });
@@ -80,6 +98,7 @@ export async function updateProfiles(
     await Promise.all(
       [...remaining].map(async ([id, w]) => {
         const stored = loaded.get(id)!;
+        if (options.skipAbsent && stored.rev === 0) return;
         const fresh = dedupe(w.events, stored.seen);
         stats.duplicates += w.events.length - fresh.length;
 
@@ -93,11 +112,13 @@ export async function updateProfiles(
           const source = anon === id ? undefined : loaded.get(anon);
           if (!source || source.rev === 0) continue;
           // Already folded in by an earlier attempt that crashed before removing the source.
-          if (state.anonymousIds[anon] === undefined) state = mergeProfiles(state, decodeProfile(source.fields, anon), plan, now);
+          if (state.anonymousIds[anon] === undefined) state = mergeProfilesKeeping(state, decodeProfile(source.fields, anon), plan, now);
           merged.push(anon);
         }
-        if (fresh.length > 0) state = applyEvents(state, fresh, plan, now);
-        const evaluated = evaluateProfile(state, plan, now, merged.length > 0 && fresh.length === 0 ? 'merge' : reason);
+        if (fresh.length > 0) state = applyEventsFenced(state, fresh, plan, now, options.skips);
+        const why = merged.length > 0 && fresh.length === 0 ? 'merge' : (options.reasonOf?.(state) ?? reason);
+        const evaluated = evaluateProfile(state, plan, now, why);
+        if (options.pruneSeries) for (const sid of options.pruneSeries) delete evaluated.state.series[sid];
         const diff = encodedFieldsDiff(stored.fields, encodeProfile(evaluated.state));
         const changes = evaluated.changes.map(serializeChange);
         const dirty =
@@ -139,6 +160,8 @@ export async function updateProfiles(
   const records = published.flatMap((p) => p.pending.map((value) => ({ key: p.id, value })));
   if (records.length > 0) {
     await deps.changes.send(records);
+    // Before the ack: a crash in between re-publishes these changes and so re-applies them here too.
+    if (deps.members) await deps.members.apply(records.map((r) => membershipOf(r.value)).filter((c) => c !== null));
     await deps.repo.ackPending(published.filter((p) => p.pending.length > 0).map((p) => ({ id: p.id, count: p.pending.length })));
   }
   for (const anon of removals) await deps.repo.remove(anon);
@@ -172,6 +195,18 @@ function dedupe(events: readonly CdpEvent[], seen: ReadonlySet<string>): CdpEven
     out.push(e);
   }
   return out;
+}
+
+/** The index-relevant part of a published change JSON; null if it is not one. */
+function membershipOf(json: string): MembershipChange | null {
+  try {
+    const c = JSON.parse(json) as { profileId?: unknown; segment?: unknown; status?: unknown };
+    if (typeof c.profileId !== 'string' || typeof c.segment !== 'string') return null;
+    if (c.status !== 'entered' && c.status !== 'exited') return null;
+    return { profileId: c.profileId, segment: c.segment, status: c.status };
+  } catch {
+    return null;
+  }
 }
 
 export function serializeChange(c: SegmentChange): string {

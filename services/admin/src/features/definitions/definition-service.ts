@@ -7,6 +7,8 @@ import type { DefinitionDraft } from './definition-draft';
 import type { DefinitionHistoryEntry, DefinitionStore, StoredDefinition } from './definition-store.port';
 import { parsePageRequest, toPage } from './pagination';
 import { checkPrecondition } from './preconditions';
+import { rolloutView } from '../rollout/rollout-overlay';
+import type { RolloutStatusReader } from '../rollout/rollout-status-reader.port';
 
 /** What clients get back: the definition, its version and bookkeeping. */
 export type DefinitionView = Definition & {
@@ -31,6 +33,8 @@ export interface DefinitionServiceDeps {
   readonly logger: Logger;
   /** Called after a change committed (wakes the outbox relay). */
   readonly onCommitted?: () => void;
+  /** Rollout status reported by the processors; when set it replaces the stored status/progress. */
+  readonly rollout?: RolloutStatusReader;
 }
 
 /** Expected version: null = unconditional, 'any' = must exist, else one of these versions. */
@@ -70,14 +74,21 @@ export class DefinitionService {
     const req = parsePageRequest(query);
     const rows = await this.d.store.page(this.kind, req);
     const page = toPage(rows, req.limit);
-    return { items: page.items.map(toView), nextCursor: page.nextCursor };
+    return { items: await this.withRollout(page.items.map(toView)), nextCursor: page.nextCursor };
   }
 
   /** Throws AppError('not_found'). */
   async get(key: string): Promise<DefinitionView> {
     const s = await this.d.store.get(this.kind, key);
     if (!s) throw this.notFound(key);
-    return toView(s);
+    return (await this.withRollout([toView(s)]))[0]!;
+  }
+
+  /** Overlays what the processors reported about rolling each definition out (traits and segments). */
+  private async withRollout(views: DefinitionView[]): Promise<DefinitionView[]> {
+    if (!this.d.rollout || this.kind === 'flag' || views.length === 0) return views;
+    const reports = await this.d.rollout.read(views.map((v) => definitionTopicKey(v.kind, v.key)));
+    return views.map((v, i) => ({ ...v, ...rolloutView(v.version, reports[i] ?? null) }));
   }
 
   /** Throws AppError('not_found') when the key never existed. */

@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import { createDefinitionController } from '../definitions/definition-controller';
 import { DefinitionService } from '../definitions/definition-service';
 import { PgDefinitionStore } from '../definitions/definition-store';
+import type { RolloutStatusReader } from '../rollout/rollout-status-reader.port';
 import { parseTraitCreate, parseTraitReplace } from './trait-rules';
 
 /** Wires `/v1/admin/traits`: trait body rules + the shared definition service, store and controller. */
@@ -13,6 +14,7 @@ export function createTraits(deps: {
   clock: Clock;
   logger: Logger;
   onCommitted?: () => void;
+  rollout?: RolloutStatusReader | undefined;
 }): { service: DefinitionService; router: Router } {
   const service = new DefinitionService({
     kind: 'trait',
@@ -21,6 +23,7 @@ export function createTraits(deps: {
     clock: deps.clock,
     logger: deps.logger.child({ feature: 'traits' }),
     ...(deps.onCommitted ? { onCommitted: deps.onCommitted } : {}),
+    ...(deps.rollout ? { rollout: deps.rollout } : {}),
   });
   return { service, router: createDefinitionController(service) };
 }
