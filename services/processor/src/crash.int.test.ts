@@ -24,8 +24,9 @@ const defs = [
   { kind: 'segment', key: 'buyer10', rule: 'events.purchase.count_30d >= 10', version: 1 },
   { kind: 'segment', key: 'buyer25', rule: 'trait("buys") >= 25', version: 1 },
 ];
-const USERS = 60;
-const PER_USER = 30;
+const USERS = 40;
+// Long enough (≈ 40 s of streaming) that all three kills land while events are still arriving.
+const PER_USER = 120;
 
 let producer: Producer;
 let changesConsumer: Consumer;
@@ -101,7 +102,7 @@ describe('processor crash safety', () => {
           })),
         });
         sent += USERS;
-        await new Promise((r) => setTimeout(r, 250));
+        await new Promise((r) => setTimeout(r, 300));
       }
     })();
     const killedAt: number[] = [];
@@ -122,7 +123,7 @@ describe('processor crash safety', () => {
         const loaded = await store.load(Array.from({ length: USERS }, (_, u) => ({ id: `cu${u}` })));
         return [...loaded].every(([id, p]) => p.rev > 0 && profileView(decodeProfile(p.fields, id), plan, Date.now()).trait('buys') === PER_USER);
       },
-      { timeoutMs: 120_000, intervalMs: 500, message: 'every user counted exactly 30 times' },
+      { timeoutMs: 120_000, intervalMs: 500, message: `every user counted exactly ${PER_USER} times` },
     );
     // Counts never overshoot, even after more redeliveries settle.
     const loaded = await store.load(Array.from({ length: USERS }, (_, u) => ({ id: `cu${u}` })));
