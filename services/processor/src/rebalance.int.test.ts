@@ -120,8 +120,13 @@ describe('two processors, one killed during a rebalance', () => {
     await waitFor(() => a.assignments.length >= 1, { timeoutMs: 60_000, message: 'member a joined' });
     const now = new Date().toISOString();
     let sent = 0;
+    // The last rounds wait for the kill, so it always lands while events are still arriving (a busy
+    // machine may take long to boot the second member).
+    let markKilled: () => void = () => undefined;
+    const killed = new Promise<void>((r) => (markKilled = r));
     const producing = (async () => {
       for (let round = 0; round < PER_USER; round++) {
+        if (round === PER_USER - 8) await killed;
         await producer.send({
           topic: topics.events,
           acks: -1,
@@ -142,6 +147,7 @@ describe('two processors, one killed during a rebalance', () => {
     await waitFor(() => a.assignments.length > before || b.assignments.length > 0, { timeoutMs: 60_000, intervalMs: 10, message: 'rebalance after b joined' });
     const killedAt = await counted();
     await kill(a);
+    markKilled();
     // b takes over every partition once a's session expires.
     await waitFor(() => b.assignments.some((x) => x.partitions.length === PARTITIONS), { timeoutMs: 60_000, message: 'b owns every partition' });
     // And a comes back: one more rebalance with work in flight.

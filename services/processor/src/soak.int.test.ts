@@ -6,6 +6,8 @@
  *   processor: its own lag grows while the processor's stays ~0 and a normal subscriber keeps up.
  * Longer soaks belong in bench/ (same wiring, minutes instead of seconds).
  */
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Kafka, logLevel, type Consumer, type Producer } from 'kafkajs';
 import { Redis } from 'ioredis';
@@ -22,6 +24,11 @@ import { createProcessor, type Processor } from './app';
 import { KafkaDefinitionSource, KafkaEventSource, kafkaSink } from './consumer/kafka-sources';
 import { boundedSink } from './safety/bounded-sink';
 import { EpochGuardedRepository, RedisEpochGuard } from './safety/redis-epoch';
+
+// Live heap = heapUsed right after a full GC (V8 collects lazily, more so on a busy machine, so raw
+// heapUsed climbs without any leak). The flag is set at run time; `gc` comes from a fresh context.
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
 
 const LOAD_MS = 40_000;
 const REQUESTS_PER_SECOND = 25;
@@ -155,6 +162,7 @@ describe('soak', () => {
     const sampler = (async () => {
       while (!stop) {
         const lag = (await processor.lag()).reduce((s, l) => s + l.lag, 0);
+        gc();
         const m = process.memoryUsage();
         samples.push({ t: Date.now() - started, rssMb: m.rss / 2 ** 20, heapMb: m.heapUsed / 2 ** 20, lag, sent, live: liveChanges, slow: slowHandled });
         await new Promise((r) => setTimeout(r, 2_000));
@@ -222,16 +230,17 @@ describe('soak', () => {
       segmentChanges: { produced: changesHigh, normalSubscriber: liveChanges, slowSubscriberHandled: slowHandled, slowSubscriberLag: slowLag },
     };
     console.log(`[soak] ${JSON.stringify(report)}`);
-    console.log(`[soak] samples t(s)/rss(MB)/lag: ${samples.map((s) => `${(s.t / 1000).toFixed(0)}/${s.rssMb.toFixed(0)}/${s.lag}`).join(' ')}`);
+    console.log(`[soak] samples t(s)/rss(MB)/live heap(MB)/lag: ${samples.map((s) => `${(s.t / 1000).toFixed(0)}/${s.rssMb.toFixed(0)}/${s.heapMb.toFixed(0)}/${s.lag}`).join(' ')}`);
 
     expect(non200).toBe(0);
     expect(sent).toBeGreaterThanOrEqual(0.9 * (LOAD_MS / 1000) * REQUESTS_PER_SECOND * EVENTS_PER_REQUEST);
     // Lag: a few seconds of traffic at most, and back to 0 soon after the load.
     expect(report.lag.median).toBeLessThan(REQUESTS_PER_SECOND * EVENTS_PER_REQUEST * 2);
     expect(report.lag.max).toBeLessThan(REQUESTS_PER_SECOND * EVENTS_PER_REQUEST * 10);
-    // Memory: no steady growth (loose bounds: this worker also runs kafkajs clients and the HTTP client).
-    expect(report.rssMb.growth).toBeLessThan(120);
-    expect(report.heapMb.growth).toBeLessThan(60);
+    // Memory: no steady growth of the live heap; RSS only loosely (allocator and JIT pages, the other
+    // clients in this worker, and whatever the machine is doing make it noisy).
+    expect(report.heapMb.growth).toBeLessThan(25);
+    expect(report.rssMb.growth).toBeLessThan(150);
     // The slow subscriber fell far behind without holding anything up.
     expect(changesHigh).toBeGreaterThan(1_000);
     expect(slowHandled).toBeLessThan(LOAD_MS / 1000 + 10);
