@@ -46,6 +46,8 @@ function flagKeyOf(field: string, v: unknown): string {
 }
 
 /** Checks a request context: a JSON object, bounded in depth and size. */
+const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+
 export function contextOf(field: string, v: unknown): JsonObject {
   if (v === undefined || v === null) return {};
   if (!isPlainObject(v)) throw invalid(field, 'must be a JSON object');
@@ -56,6 +58,8 @@ export function contextOf(field: string, v: unknown): JsonObject {
     if (typeof x !== 'object' || x === null) return;
     for (const [k, y] of Object.entries(x)) {
       if (++keys > LIMITS.contextKeys) throw invalid(field, `at most ${LIMITS.contextKeys} keys`);
+      // Prototype-pollution keys are refused outright (they never name a real attribute).
+      if (!Array.isArray(x) && FORBIDDEN_KEYS.has(k)) throw invalid(`${path}.${k}`, 'this key name is not allowed');
       check(y, Array.isArray(x) ? `${path}[${k}]` : `${path}.${k}`, depth + 1);
     }
   };

@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 /**
  * Minimal node:http plumbing for the hot routes: JSON answers, bounded body reading and Bearer auth
  * over the KeyVerifier port (which caches in memory; no I/O is added here).
@@ -59,7 +60,12 @@ export function readJson(req: IncomingMessage, limit: number): Promise<unknown> 
     });
     req.on('end', () => {
       if (failed) return;
-      const text = Buffer.concat(chunks, size).toString('utf8');
+      const buf = Buffer.concat(chunks, size);
+      if (!isUtf8(buf)) {
+        reject(new AppError('bad_request', 'request body is not valid UTF-8'));
+        return;
+      }
+      const text = buf.toString('utf8');
       if (text.trim() === '') {
         resolve({});
         return;
