@@ -176,7 +176,8 @@ export function createDecideApp(deps: DecideDeps): DecideApp {
     start,
     async listen(port = 0, host = '127.0.0.1') {
       await start();
-      const s = createServer({ keepAliveTimeout: 65_000 }, handler);
+      // Header and request timeouts bound slow clients (slowloris); keep-alive outlives typical LB idle timeouts.
+      const s = createServer({ keepAliveTimeout: 65_000, headersTimeout: 10_000, requestTimeout: 60_000, connectionsCheckingInterval: 1_000 }, handler);
       server = s;
       await new Promise<void>((resolve, reject) => {
         s.once('error', reject);
