@@ -13,7 +13,16 @@ async function main(): Promise<void> {
   const config = loadIngestConfig(process.env);
   const logger = pino({ name: 'ingest', level: config.logLevel });
 
-  const kafka = new Kafka({ clientId: 'tinycdp-ingest', brokers: [...config.kafkaBrokers], logLevel: kafkaLogLevel.WARN });
+  const kafka = new Kafka({
+    clientId: 'tinycdp-ingest',
+    brokers: [...config.kafkaBrokers],
+    logLevel: kafkaLogLevel.WARN,
+    // Short timeouts and few retries: when the broker is down, ingest must answer 503 in about two
+    // seconds (measured by services/ingest/src/kafka-outage.int.test.ts), not hang for kafkajs' 30 s.
+    connectionTimeout: 1_000,
+    requestTimeout: 5_000,
+    retry: { retries: 3, initialRetryTime: 100, maxRetryTime: 1_000 },
+  });
   const admin = kafka.admin();
   const producer = kafka.producer(PRODUCER_CONFIG);
   await admin.connect();
@@ -23,7 +32,7 @@ async function main(): Promise<void> {
   const schemas = config.schemaRegistryUrl ? await connectSchemaRegistry({ url: config.schemaRegistryUrl, topics: names, clientId: 'tinycdp-ingest' }) : null;
   if (schemas) logger.info({ url: schemas.url, ids: schemas.ids }, 'schema_registry_connected');
   await producer.connect();
-  const batching = new BatchingProducer(producer);
+  const batching = new BatchingProducer(producer, { ackTimeoutMs: 5_000 });
 
   // Keys are verified against Postgres with a short cache; known keys keep working through a brief outage.
   const pool = createPool({ connectionString: config.databaseUrl, applicationName: 'tinycdp-ingest', max: 4 });

@@ -97,7 +97,16 @@ export interface ConfigBackend {
 export async function openLogBackend(config: AllInOneConfig, logger: Logger): Promise<LogBackend> {
   const topics = topicNames(config.TINYCDP_TOPIC_PREFIX);
   if (config.KAFKA_BROKERS) {
-    const kafka = new Kafka({ clientId: 'tinycdp', brokers: config.KAFKA_BROKERS.split(','), logLevel: logLevel.WARN });
+    const kafka = new Kafka({
+    clientId: 'tinycdp',
+    brokers: config.KAFKA_BROKERS.split(','),
+    logLevel: logLevel.WARN,
+    // Short timeouts and few retries: when the broker is down, ingest must answer 503 in about two
+    // seconds (measured by services/ingest/src/kafka-outage.int.test.ts), not hang for kafkajs' 30 s.
+    connectionTimeout: 1_000,
+    requestTimeout: 5_000,
+    retry: { retries: 3, initialRetryTime: 100, maxRetryTime: 1_000 },
+  });
     const admin = kafka.admin();
     await admin.connect();
     await ensureTopics(admin, topicSpecs(topics, { ...DEFAULT_TOPIC_SETTINGS, partitions: config.TINYCDP_PARTITIONS }));
@@ -105,7 +114,7 @@ export async function openLogBackend(config: AllInOneConfig, logger: Logger): Pr
     const numPartitions = meta.topics[0]?.partitions.length ?? config.TINYCDP_PARTITIONS;
     const producer: Producer = kafka.producer(PRODUCER_CONFIG);
     await producer.connect();
-    const batching = new BatchingProducer(producer);
+    const batching = new BatchingProducer(producer, { ackTimeoutMs: 5_000 });
     const { KafkaSink } = await import('@tinycdp/ingest');
     return {
       kind: 'kafka',
