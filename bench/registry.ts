@@ -17,6 +17,8 @@ import { Redis } from 'ioredis';
 import type { Kafka, Producer } from 'kafkajs';
 import { SchemaRegistryRest, connectSchemaRegistry, wireEncoder, wireRecordSink, type TopicSchemaRegistry, type ValueEncoder } from '@tinycdp/kafka';
 import eventsSchema from '../schemas/events.value.schema.json' with { type: 'json' };
+import { decodeMessageWith } from '../services/processor/src/pipeline/decode';
+import type { LogMessage } from '../services/processor/src/ports';
 import { mixedWorkload, type Message } from './lib/events';
 import { publishDefinitions, seedDefinitions, startProcessor } from './lib/processor-harness';
 import { REDIS_URL, REPO_DIR, benchKafka, createTopics, deleteRedisPrefix, deleteTopics, isolation, runStandalone, type Isolation } from './lib/stack';
@@ -38,6 +40,8 @@ export interface RegistryBenchResult {
   /** Bytes per value on the topic (mean): plain JSON vs wire format (5 more). */
   json_value_bytes: number;
   wire_value_bytes: number;
+  /** CPU only, in process: µs per message for value decode + validateMessage + normalize (best of 5 passes). */
+  decode_us: Record<Variant, number>;
   registry_url: string;
 }
 
@@ -59,20 +63,38 @@ function registryUrl(): string {
 
 async function preloadEncoded(producer: Producer, topic: string, messages: readonly Message[], encode: (json: string) => Buffer | string, headers: Record<string, string>) {
   let bytes = 0;
+  const values: Buffer[] = [];
   for (let i = 0; i < messages.length; i += 2_000) {
     const part = messages.slice(i, i + 2_000).map((m) => {
       const value = encode(JSON.stringify(m.value));
-      bytes += typeof value === 'string' ? Buffer.byteLength(value) : value.length;
+      values.push(Buffer.from(value));
+      bytes += values[values.length - 1]!.length;
       return { key: m.key, value, headers };
     });
     await producer.sendBatch({ acks: -1, topicMessages: [{ topic, messages: part }] });
   }
-  return bytes / messages.length;
+  return { bytes: bytes / messages.length, values };
+}
+
+/** The processor's per-message decode (what differs between the variants), CPU only. */
+async function decodeMicros(values: readonly Buffer[], decodeValue: ((b: Buffer) => unknown) | undefined): Promise<number> {
+  const msgs: LogMessage[] = values.map((value, i) => ({ partition: 0, offset: String(i), key: null, value, timestamp: String(Date.now()) }));
+  let best = Infinity;
+  for (let pass = 0; pass < 5; pass++) {
+    const t0 = performance.now();
+    for (const m of msgs) {
+      const r = await decodeMessageWith(m, 'bench', Date.now(), decodeValue);
+      if (r.kind !== 'ok') throw new Error(`decode bench: ${r.reason}`);
+    }
+    best = Math.min(best, ((performance.now() - t0) * 1000) / msgs.length);
+  }
+  return best;
 }
 
 interface Setup {
   iso: Isolation;
   schemas: TopicSchemaRegistry | null;
+  values: readonly Buffer[];
 }
 
 async function processorRun(kafka: Kafka, setup: Setup, n: number, rep: string, redis: Redis): Promise<number> {
@@ -128,14 +150,15 @@ export async function runRegistryBench(opts: { quick: boolean }): Promise<Regist
         if (id === schemas.ids.events) throw new Error('the producer copy got TinyCDP\'s schema id');
         encoder = wireEncoder(id);
       }
-      bytes[v] = await preloadEncoded(
+      const loaded = await preloadEncoded(
         producer,
         iso.topics.events,
         messages,
         encoder ? (json) => encoder.encode(json) : (json) => json,
         { 'content-type': encoder ? encoder.contentType : 'application/json' },
       );
-      setups.set(v, { iso, schemas });
+      bytes[v] = loaded.bytes;
+      setups.set(v, { iso, schemas, values: loaded.values });
     }
 
     const eps: Record<Variant, number[]> = { json: [], wire: [], wire_validated: [] };
@@ -144,6 +167,11 @@ export async function runRegistryBench(opts: { quick: boolean }): Promise<Regist
     for (let r = 0; r < reps; r++) {
       const order = VARIANTS.map((_, i) => VARIANTS[(i + r) % VARIANTS.length]!);
       for (const v of order) eps[v].push(await processorRun(kafka, setups.get(v)!, n, `r${r}`, redis));
+    }
+    const decodeUs = {} as Record<Variant, number>;
+    for (const v of VARIANTS) {
+      const s = setups.get(v)!;
+      decodeUs[v] = round(await decodeMicros(s.values, s.schemas?.decodeValue), 2);
     }
     const ratios = eps.wire.map((x, i) => x / eps.json[i]!);
     const vratios = eps.wire_validated.map((x, i) => x / eps.json[i]!);
@@ -160,6 +188,7 @@ export async function runRegistryBench(opts: { quick: boolean }): Promise<Regist
       validated_ratio_range: range(vratios).map((x) => round(x, 3)) as [number, number],
       json_value_bytes: Math.round(bytes['json']!),
       wire_value_bytes: Math.round(bytes['wire']!),
+      decode_us: decodeUs,
       registry_url: url,
     };
   } finally {

@@ -4,7 +4,6 @@
 import type { Json } from '@tinycdp/common';
 import type { EventView, WindowUnit } from '@tinycdp/dsl';
 import type { CdpEvent } from '@tinycdp/events';
-import { sortedBuckets } from './internal/aggregates';
 import { fnv1a32 } from './internal/hash';
 import { asNumber, canonicalJson, getPath, pathKey, toJson } from './internal/json';
 import type { Plan, PropertySpec, SeriesSpec } from './plan';
@@ -140,7 +139,11 @@ class Writer {
   buckets<T>(rec: UnitBuckets<T>, unit: WindowUnit): Record<string, T> {
     const b = rec[unit];
     if (b !== undefined && this.owned.has(b)) return b;
-    const own: Record<string, T> = b === undefined ? {} : { ...b };
+    const own: Record<string, T> = {};
+    if (b !== undefined) {
+      const keys = Object.keys(b);
+      for (let i = 0; i < keys.length; i++) own[keys[i]!] = b[keys[i]!]!;
+    }
     this.owned.add(own);
     rec[unit] = own;
     return own;
@@ -312,22 +315,37 @@ export function applyEvents(
   return prunePlan(next, plan, now);
 }
 
-/**
- * Buckets of the allowed units at or after `keep`; records with nothing to drop are reused as is. The
- * check reads the record's sorted bucket index (cached per record), which evaluation reads next.
- */
+/** True for the array-index keys objects enumerate first, in ascending order: 0 … 2^32 − 2, canonical. */
+function isIndexKey(k: string): boolean {
+  const n = k.length;
+  if (n === 0 || n > 10 || (n > 1 && k.charCodeAt(0) === 48)) return false;
+  for (let i = 0; i < n; i++) {
+    const c = k.charCodeAt(i);
+    if (c < 48 || c > 57) return false;
+  }
+  return n < 10 || Number(k) <= 4294967294;
+}
+
+/** Buckets of the allowed units at or after `keep`; records with nothing to drop are reused as is. */
 function trimUnits<T>(rec: UnitBuckets<T>, keep: Keep, allowed: readonly WindowUnit[] | null): UnitBuckets<T> {
   const out: UnitBuckets<T> = {};
   for (const unit of Object.keys(rec) as WindowUnit[]) {
     const buckets = rec[unit]!;
     const oldest = keep[unit];
     if (oldest === undefined || (allowed !== null && !allowed.includes(unit))) continue;
-    const { idx } = sortedBuckets(buckets);
+    const keys = Object.keys(buckets);
+    if (keys.length === 0) continue;
     let drop = false;
     let any = false;
-    for (let i = 0; i < idx.length; i++) {
-      if (idx[i]! >= oldest) any = true;
-      else drop = true;
+    if (isIndexKey(keys[keys.length - 1]!)) {
+      // Only index keys (they come before any other key), so ascending: look at both ends.
+      any = Number(keys[keys.length - 1]) >= oldest;
+      drop = Number(keys[0]) < oldest;
+    } else {
+      for (const k of keys) {
+        if (Number(k) >= oldest) any = true;
+        else drop = true;
+      }
     }
     if (!any) continue;
     if (!drop) {
@@ -335,7 +353,7 @@ function trimUnits<T>(rec: UnitBuckets<T>, keep: Keep, allowed: readonly WindowU
       continue;
     }
     const kept: Record<string, T> = {};
-    for (const k in buckets) if (Number(k) >= oldest) kept[k] = buckets[k]!;
+    for (const k of keys) if (Number(k) >= oldest) kept[k] = buckets[k]!;
     out[unit] = kept;
   }
   return out;

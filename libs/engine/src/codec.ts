@@ -172,12 +172,37 @@ function decodeTimed(v: string): { at: number; value: Json } | null {
   }
 }
 
+/**
+ * Field names by bucket key under one prefix (`c:<sid>:d`): bucket indices repeat across profiles, so
+ * the names are built (and interned as property keys) once. Bounded: a full table starts over.
+ */
+const fieldNames = new Map<string, Map<string, string>>();
+function namesUnder(prefix: string): Map<string, string> {
+  let m = fieldNames.get(prefix);
+  if (m === undefined) {
+    if (fieldNames.size >= 256) fieldNames.clear();
+    m = new Map();
+    fieldNames.set(prefix, m);
+  }
+  return m;
+}
+function fieldName(names: Map<string, string>, prefix: string, key: string): string {
+  let n = names.get(key);
+  if (n === undefined) {
+    if (names.size >= 512) names.clear();
+    n = prefix + b36Key(key);
+    names.set(key, n);
+  }
+  return n;
+}
+
 function encodeCounts(f: Record<string, string>, prefix: string, rec: UnitBuckets<number>): void {
   for (const unit of UNITS) {
     const buckets = rec[unit];
     if (buckets === undefined) continue;
     const p = prefix + unit;
-    for (const k in buckets) f[p + b36Key(k)] = String(buckets[k]);
+    const names = namesUnder(p);
+    for (const k in buckets) f[fieldName(names, p, k)] = String(buckets[k]);
   }
 }
 
@@ -186,7 +211,8 @@ function encodeNum(f: Record<string, string>, prefix: string, rec: UnitBuckets<N
     const buckets = rec[unit];
     if (buckets === undefined) continue;
     const p = prefix + unit;
-    for (const k in buckets) f[p + b36Key(k)] = encodeStats(buckets[k]!);
+    const names = namesUnder(p);
+    for (const k in buckets) f[fieldName(names, p, k)] = encodeStats(buckets[k]!);
   }
 }
 
@@ -195,7 +221,8 @@ function encodeDistinct(f: Record<string, string>, prefix: string, rec: UnitBuck
     const buckets = rec[unit];
     if (buckets === undefined) continue;
     const p = prefix + unit;
-    for (const k in buckets) f[p + b36Key(k)] = buckets[k]!.join(',');
+    const names = namesUnder(p);
+    for (const k in buckets) f[fieldName(names, p, k)] = buckets[k]!.join(',');
   }
 }
 

@@ -8,6 +8,12 @@
  * - a `SeriesState` is present only when it holds a bucket, a property or a seen time;
  * - `distinct` hash lists are sorted and duplicate-free;
  * - bucket keys are bucket indices (see window.ts) as decimal strings.
+ *
+ * Sharing: engine functions never mutate their inputs. A returned state always has fresh top-level
+ * records (`series`, `properties`, `traits`, `segments`, `anonymousIds`: replacing or deleting their
+ * entries is safe), but may share unchanged nested data (series/property states, bucket records, stats,
+ * last values) with the input instead of deep-copying it. Treat nested data as immutable (copy it, as
+ * `cloneProfile` does, before changing it in place); per-record caches rely on that.
  */
 import type { Json } from '@tinycdp/common';
 import type { WindowUnit } from '@tinycdp/dsl';

@@ -46,12 +46,14 @@ export function validateMessage(input: unknown, path = '', options: ValidateOpti
 
   // 1. Structure first: depth and forbidden keys. Bounded recursion, so it is safe on hostile input,
   //    and it must run before anything that recurses without bound (JSON.stringify for the size).
-  const structural: FieldError[] = [];
-  scanStructure(input, path, 1, structural);
-  if (structural.length > 0) return { ok: false, errors: structural };
+  const scan: Scan = { errors: [], base: path, segs: [], bound: 0, exact: false };
+  scanStructure(input, scan, 1, false);
+  if (scan.errors.length > 0) return { ok: false, errors: scan.errors };
 
+  // The scan also summed an upper bound of the JSON size: when it is within the limit (the usual case),
+  // the exact size (a JSON.stringify of the whole message) is not needed.
   const maxBytes = options.maxBytes ?? LIMITS.maxMessageBytes;
-  const bytes = jsonByteLength(input);
+  const bytes = scan.exact || scan.bound > maxBytes ? jsonByteLength(input) : 0;
   if (bytes > maxBytes) {
     return {
       ok: false,
@@ -101,30 +103,92 @@ export function validateMessage(input: unknown, path = '', options: ValidateOpti
   return { ok: true, message: toRawMessage(msg) };
 }
 
-function scanStructure(value: unknown, path: string, depth: number, errors: FieldError[]): void {
+/** State of one structure scan: errors, the path to the current value (joined only for an error), and
+ *  an upper bound of the compact JSON size in UTF-8 bytes (`exact`: the bound cannot be trusted). */
+interface Scan {
+  readonly errors: FieldError[];
+  readonly base: string;
+  readonly segs: (string | number)[];
+  bound: number;
+  exact: boolean;
+}
+
+function scanPath(scan: Scan): string {
+  let p = scan.base;
+  for (const s of scan.segs) p = joinPath(p, s);
+  return p;
+}
+
+/** Most UTF-8 bytes one UTF-16 unit of a string can take in JSON (a `\uXXXX` escape). */
+const MAX_BYTES_PER_UNIT = 6;
+/** Longest JSON text of a finite number (e.g. `-1.2345678901234567e-308`). */
+const MAX_NUMBER_BYTES = 25;
+
+function scanStructure(value: unknown, scan: Scan, depth: number, inArray: boolean): void {
+  const errors = scan.errors;
   if (errors.length >= MAX_STRUCTURE_ERRORS) return;
-  if (typeof value === 'number' && !Number.isFinite(value)) {
-    // JSON.parse turns 1e309 into Infinity, which JSON.stringify would silently write as null.
-    errors.push({ path, message: 'must be a finite number (this one overflows to Infinity)' });
-    return;
+  switch (typeof value) {
+    case 'number':
+      if (!Number.isFinite(value)) {
+        // JSON.parse turns 1e309 into Infinity, which JSON.stringify would silently write as null.
+        errors.push({ path: scanPath(scan), message: 'must be a finite number (this one overflows to Infinity)' });
+        return;
+      }
+      scan.bound += MAX_NUMBER_BYTES;
+      return;
+    case 'string':
+      scan.bound += 2 + MAX_BYTES_PER_UNIT * value.length;
+      return;
+    case 'boolean':
+      scan.bound += 5;
+      return;
+    case 'object':
+      if (value === null) {
+        scan.bound += 4;
+        return;
+      }
+      break;
+    case 'bigint':
+      scan.exact = true; // JSON.stringify throws: keep that behaviour
+      return;
+    default:
+      if (inArray) scan.bound += 4; // undefined, functions, symbols: null in arrays, omitted in objects
+      return;
   }
-  if (typeof value !== 'object' || value === null) return;
   if (depth > LIMITS.maxDepth) {
-    errors.push({ path, message: `is nested too deeply (more than ${LIMITS.maxDepth} levels)` });
+    errors.push({ path: scanPath(scan), message: `is nested too deeply (more than ${LIMITS.maxDepth} levels)` });
     return;
   }
+  // Only plain data is bounded by its keys: anything else (toJSON, boxed primitives, class instances)
+  // is measured exactly.
+  if (typeof (value as { toJSON?: unknown }).toJSON === 'function') scan.exact = true;
+  else if (!Array.isArray(value)) {
+    const proto: unknown = Object.getPrototypeOf(value);
+    if (proto !== Object.prototype && proto !== null) scan.exact = true;
+  }
+  const segs = scan.segs;
   if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) scanStructure(value[i], joinPath(path, i), depth + 1, errors);
+    scan.bound += 2 + value.length; // brackets and commas
+    for (let i = 0; i < value.length; i++) {
+      segs.push(i);
+      scanStructure(value[i], scan, depth + 1, true);
+      segs.pop();
+    }
     return;
   }
+  scan.bound += 2; // braces
   for (const key of Object.keys(value)) {
-    const p = joinPath(path, key);
     if (FORBIDDEN_KEYS.has(key)) {
-      errors.push({ path: p, message: `the key "${key}" is not allowed (prototype pollution)` });
+      segs.push(key);
+      errors.push({ path: scanPath(scan), message: `the key "${key}" is not allowed (prototype pollution)` });
+      segs.pop();
       if (errors.length >= MAX_STRUCTURE_ERRORS) return;
       continue;
     }
-    scanStructure((value as Record<string, unknown>)[key], p, depth + 1, errors);
+    scan.bound += 4 + MAX_BYTES_PER_UNIT * key.length; // "key": and a comma
+    segs.push(key);
+    scanStructure((value as Record<string, unknown>)[key], scan, depth + 1, false);
+    segs.pop();
   }
 }
 
