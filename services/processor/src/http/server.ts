@@ -64,5 +64,8 @@ export function startProcessorHttp(opts: {
       res.end(JSON.stringify({ error: { code: 'internal', message: (err as Error).message, details: null } }));
     }
   });
+  // Bound slow clients (slowloris): headers within 10 s, a whole request within 60 s.
+  server.headersTimeout = 10_000;
+  server.requestTimeout = 60_000;
   return new Promise((resolve) => server.listen(opts.port, '0.0.0.0', () => resolve(server)));
 }
