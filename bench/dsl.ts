@@ -213,7 +213,9 @@ export async function runDslBench(opts: { quick?: boolean } = {}): Promise<DslBe
 
   // parse + check + compile.
   const n = quick ? 300 : 2000;
-  for (let i = 0; i < n; i++) compile(COMPILE_SOURCE, CTX);
+  // Warm-up is not shortened in quick mode: the goal is steady-state compile time, and chevrotain's
+  // parser needs a few thousand runs before the JIT has settled.
+  for (let i = 0; i < 3000; i++) compile(COMPILE_SOURCE, CTX);
   const compileTimes: number[] = [];
   for (let r = 0; r < reps; r++) {
     const start = process.hrtime.bigint();
