@@ -18,7 +18,7 @@ const flag = (key: string, over: Partial<FlagDefinition> = {}): FlagDefinition =
 function snapshot(defs: Definition[]): FlagSnapshot {
   const { plan, problems } = buildPlan(defs);
   const flags = new Map(defs.filter((d): d is FlagDefinition => d.kind === 'flag').map((d) => [d.key, d]));
-  return { plan, flags, flagKeys: [...flags.keys()].sort(), etag: 'e', problems, loadedAt: 0 };
+  return { plan, flags, flagKeys: [...flags.keys()].sort(), etag: 'e', problems, loadedAt: 0, stateLost: false };
 }
 
 const profile = (fields: Record<string, string> = {}) => ({

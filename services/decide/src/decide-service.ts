@@ -134,12 +134,21 @@ export class DecideService {
     const flags = selectFlags(snapshot, query.flags);
     let profiles: ResolvedProfile[] | null = null;
     let degraded: AppError | null = null;
-    try {
-      profiles = await this.deps.reader.read(query.targets);
-    } catch (err) {
-      degraded = err as AppError;
+    if (snapshot.stateLost) {
+      // Redis lost its data: an empty profile would look like a new user and get a confident DEFAULT.
+      degraded = new AppError('unavailable', 'profile state was lost (Redis restarted empty); rebuild it with `tinycdp rebuild`', {
+        retriable: true,
+      });
       this.deps.metrics.error('redis');
       this.warn(degraded);
+    } else {
+      try {
+        profiles = await this.deps.reader.read(query.targets);
+      } catch (err) {
+        degraded = err as AppError;
+        this.deps.metrics.error('redis');
+        this.warn(degraded);
+      }
     }
     const now = this.deps.clock.now();
     const results: TargetDecisions[] = query.targets.map((target, i) => {

@@ -23,6 +23,12 @@ export interface FlagSnapshot {
   readonly problems: readonly PlanProblem[];
   /** When this snapshot was last confirmed against Redis (ms). */
   readonly loadedAt: number;
+  /**
+   * True when the definitions hash came back completely empty after definitions had been loaded: Redis
+   * lost its data (deletions leave tombstones, so an empty hash is never the result of edits). The last
+   * snapshot is kept and decisions answer defaults with reason ERROR until the state is rebuilt.
+   */
+  readonly stateLost: boolean;
 }
 
 /**
@@ -103,6 +109,10 @@ export function redisDefinitionFeed(redis: Redis, keys: RedisKeys, log: Logger):
       sub = null;
     },
   };
+}
+
+function hasDefinitions(s: FlagSnapshot): boolean {
+  return s.flags.size > 0 || s.plan.traits.length > 0 || s.plan.segments.length > 0;
 }
 
 /** Resolves when `redis` is connected (or immediately if it is), or after `ms` (then the caller's command fails). */
@@ -222,6 +232,11 @@ export class FlagCache {
       return false;
     }
     const now = this.opts.clock.now();
+    if (Object.keys(raw).length === 0 && this.current !== null && hasDefinitions(this.current)) {
+      if (!this.current.stateLost) this.log.error({}, 'definitions_lost_redis_state_missing');
+      this.current = Object.freeze({ ...this.current, stateLost: true, loadedAt: now });
+      return true;
+    }
     const parsed = parseDefinitions(raw);
     if (this.current !== null && parsed.etag === this.current.etag) {
       this.current = { ...this.current, loadedAt: now };
@@ -242,6 +257,7 @@ export class FlagCache {
       etag: parsed.etag,
       problems,
       loadedAt: now,
+      stateLost: false,
     });
     this.opts.metrics?.reloads.labels('changed').inc();
     this.opts.metrics?.flags.set(flags.size);

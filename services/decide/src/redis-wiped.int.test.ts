@@ -73,7 +73,7 @@ describe('Redis restarted empty under decide', () => {
     }
   });
 
-  it.fails('[known gap: decide cannot tell lost state from a new user; it answers DEFAULT, not ERROR — read the epoch marker `<prefix>epoch` in the same round trip as HGETALL and answer ERROR when it is missing]', async () => {
+  it('tells lost state from a new user: answers the default with reason ERROR, not a confident DEFAULT', async () => {
     const r = await decide(url);
     console.log(`[redis-wiped] decide after the wipe: ${r.status} ${JSON.stringify(r.body)}`);
     expect(r.status).toBe(200);
