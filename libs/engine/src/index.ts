@@ -69,3 +69,5 @@ export type { Decision, DecisionReason } from './flags';
 export { canMerge, mergeProfiles } from './identity';
 
 export { decodeProfile, encodeProfile, encodedFieldsDiff } from './codec';
+
+export type { LoadedProfile, ProfileWrite, WriteResult, ProfileRepository, OutRecord, RecordSink, LogMessage } from './storage-ports';
