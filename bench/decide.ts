@@ -2,8 +2,9 @@
  * Decide benchmark. Same run, same Redis, same profiles:
  * - baseline: a bare node:http server doing ONE ioredis round trip (HGETALL of the profile hash) and
  *   answering it as JSON — the floor any Redis-backed decide can reach;
- * - decide: the real app (auth, parse, HGETALL, decode, evaluate a 3-rule flag reading segments and
- *   traits, JSON) on its thin node:http router, and the same handlers mounted in express.
+ * - decide: the real app (auth with the production key verifier — sha-256 + its in-process cache, over
+ *   an in-memory PGlite key table —, parse, HGETALL, decode, evaluate a 3-rule flag reading segments
+ *   and traits, JSON) on its thin node:http router, and the same handlers mounted in express.
  * The load generator runs in a child process (bench/lib/http-load-worker.ts), loopback only.
  *
  * Reports max rps (closed loop, fixed concurrency) for both, their ratio (goal ≥ 0.8), and decide's
@@ -20,8 +21,9 @@ import { Registry } from 'prom-client';
 import { systemClock } from '@tinycdp/common';
 import { redisKeys } from '@tinycdp/redis';
 import { createDecideApp, decideRedisOptions, type DecideApp } from '../services/decide/src/app';
+import { PGlite } from '@electric-sql/pglite';
+import { PGliteSqlClient, PgKeyVerifier, createKey, migrate } from '@tinycdp/postgres';
 import {
-  MemoryKeyVerifier,
   identify,
   putDefinitions,
   seedDefinitions,
@@ -67,7 +69,6 @@ export interface DecideBenchResult {
   concurrency: number;
 }
 
-const KEY = 'bench-read-key';
 const USERS = 200;
 const HOUR = 3_600_000;
 const REDIS_BUDGET_MS = 1_000;
@@ -147,8 +148,12 @@ export async function runDecideBench(opts: { quick?: boolean } = {}): Promise<De
   const servers: Server[] = [];
   const apps: DecideApp[] = [];
   const registries: Registry[] = [];
+  const keyDb = new PGliteSqlClient(new PGlite());
   try {
     await seed(writer, prefix);
+    await migrate(keyDb);
+    const KEY = (await createKey(keyDb, 'read', 'bench')).key;
+    const verifier = new PgKeyVerifier(keyDb);
 
     // A generous Redis budget: this measures throughput and latency, not the outage path (a 50 ms
     // budget on a saturated box would turn slow reads into ERROR answers and flatter decide).
@@ -165,7 +170,7 @@ export async function runDecideBench(opts: { quick?: boolean } = {}): Promise<De
       registries.push(registry);
       const app = createDecideApp({
         redis,
-        keys: new MemoryKeyVerifier().add(KEY, 'read'),
+        keys: verifier,
         prefix,
         clock: systemClock,
         logger: pino({ level: 'silent' }),
@@ -229,6 +234,8 @@ export async function runDecideBench(opts: { quick?: boolean } = {}): Promise<De
     const failed = await errorAnswers(registries);
     if (failed > 0) throw new Error(`decide answered ${failed} requests with ERROR (Redis reads failed): run invalid`);
 
+    await profileDecide(fastPort, decideReqs, { quick, durationMs, concurrency, rps, baselineRps });
+
     return {
       rps: Math.round(rps),
       p50_ms: decideLat.p50_ms,
@@ -260,7 +267,89 @@ export async function runDecideBench(opts: { quick?: boolean } = {}): Promise<De
     }
     await cleanup(writer, prefix).catch(() => undefined);
     for (const c of connections) c.disconnect();
+    await keyDb.db.close();
   }
+}
+
+/**
+ * Decide's hot path, for inclusive CPU time (`fn@<url fragment>` tells same-named functions apart; names
+ * that never show up — renamed or inlined — are left out of the table). The route handler and the
+ * router's dispatch are anonymous arrows: their own time is in the top self-time list.
+ */
+const DECIDE_HOT_PATH = [
+  'parserOnHeadersComplete',
+  'parserOnIncoming',
+  'authenticate',
+  'verify',
+  'parseDecideQuery',
+  'decide@services/decide/src/decide-service',
+  'selectFlags',
+  'read@services/decide/src/profile-reader',
+  'readUnbounded',
+  'sendCommand@ioredis',
+  'returnReply@ioredis',
+  'decideFor',
+  'DecideService.decode',
+  'decode@services/decide/src/state-cache',
+  'decodeProfile',
+  'profileView',
+  'evaluateFlag',
+  'singleDecisionBody',
+  'flagsBody',
+  'sendJson',
+  'writeHead',
+  'resOnFinish',
+  'writevGeneric',
+  'observe@services/decide/src/metrics',
+  'observe@prom-client',
+  'decision@services/decide/src/metrics',
+  'inc@prom-client',
+];
+
+/**
+ * One extra, untimed closed-loop run of the real decide server (thin router, state cache on) under the
+ * in-process CPU profiler (this process serves; the load generator is a child): writes
+ * decide.cpuprofile and decide-profile.md (inclusive time of the hot path, top self-time functions, time
+ * per area) next to the results (lib/report.ts resultsDir()). The timed figures are not affected.
+ */
+async function profileDecide(
+  port: number,
+  requests: string[],
+  o: { quick: boolean; durationMs: number; concurrency: number; rps: number; baselineRps: number },
+): Promise<void> {
+  const { inclusiveTimes, profileMarkdown, startCpuProfile, summarizeProfile } = await import('./lib/profile');
+  const { resultsDir } = await import('./lib/report');
+  const { mkdirSync, writeFileSync } = await import('node:fs');
+  const stop = await startCpuProfile();
+  let load: LoadResult;
+  let profile: Awaited<ReturnType<typeof stop>>;
+  try {
+    load = await runLoad({ host: '127.0.0.1', port, requests, mode: 'closed', concurrency: o.concurrency, rate: 0, warmupMs: 0, durationMs: o.durationMs, maxConnections: o.concurrency });
+  } finally {
+    profile = await stop();
+  }
+  if (load.non2xx > 0 || load.errors > 0) throw new Error(`decide profiled run: ${load.non2xx} non-2xx and ${load.errors} errors`);
+  const dir = resultsDir();
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(`${dir}/decide.cpuprofile`, JSON.stringify(profile));
+  writeFileSync(
+    `${dir}/decide-profile.md`,
+    profileMarkdown(
+      `Decide CPU profile — GET /v1/decide, ${USERS} users, ${o.concurrency} connections`,
+      summarizeProfile(profile, 20),
+      [
+        `Recorded ${new Date().toISOString()} by \`${o.quick ? 'npx tsx bench/decide.ts --quick' : 'npm run bench'}\` (bench/decide.ts): one untimed closed-loop run`,
+        `of ${o.durationMs / 1000} s against the real decide server (thin router, state cache on); the serving process's main thread`,
+        'sampled every 0.5 ms with node:inspector (open `decide.cpuprofile` in Chrome DevTools / speedscope). The load generator',
+        'is a child process and not in the profile.',
+        `Rate under the profiler: ${Math.round(load.rps)} req/s (timed runs: decide ${Math.round(o.rps)}, bare HGETALL baseline ${Math.round(o.baselineRps)}).`,
+        'JSON.stringify/JSON.parse are native: their time is self time of the calling function (e.g. the anonymous route',
+        'handler in services/decide/src/http/routes.ts); socket writes show as native `writev`/`writeUtf8String`.',
+      ],
+      inclusiveTimes(profile, DECIDE_HOT_PATH),
+      'Inclusive CPU time of the decide hot path',
+    ),
+  );
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {

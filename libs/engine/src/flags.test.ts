@@ -48,6 +48,14 @@ describe('murmur3_32', () => {
     expect(murmur3_32('Hello, world!')).toBe(0xc0363e43);
     expect(murmur3_32('The quick brown fox jumps over the lazy dog')).toBe(0x2e4ff723);
   });
+
+  it('hashes the UTF-8 bytes of non-ASCII ids (the ASCII fast path must not change buckets)', () => {
+    // Values of the byte-array implementation (TextEncoder for every string) this replaced.
+    expect(murmur3_32('ü')).toBe(0x7840e6aa);
+    expect(murmur3_32('grüße-user@x')).toBe(0x4d88d43d);
+    expect(murmur3_32('用户-42')).toBe(0x09dc4b03);
+    expect(murmur3_32('a😀bcd')).toBe(0xbbd803a4);
+  });
 });
 
 describe('evaluateFlag', () => {
