@@ -325,6 +325,39 @@ export const CURRENT: Impl = {
   events: eventsImpl as unknown as EventsImpl,
 };
 
+/** The `engine` section of bench/results/latest.json (µs per call, CPU time, medians over rounds). */
+export interface EngineScenarioResult {
+  rounds: number;
+  clock: 'cpu';
+  decode_us: number;
+  apply_us: number;
+  evaluate_us: number;
+  encode_us: number;
+  diff_us: number;
+  validate_us: number;
+  per_profile_us: number;
+  /** Every step with its min–max over rounds. */
+  steps: Record<Operation, OpResult>;
+}
+
+/** bench/run.ts scenario `engine`: the current engine alone (full 61 rounds, quick 11). */
+export async function runEngineScenario(opts: { quick: boolean }): Promise<EngineScenarioResult> {
+  const rounds = opts.quick ? 11 : 61;
+  const steps = runEngineBench([CURRENT], opts.quick ? { rounds, batchMs: 5 } : { rounds })[CURRENT.name]!;
+  return {
+    rounds,
+    clock: 'cpu',
+    decode_us: steps.decodeProfile.median_us,
+    apply_us: steps['applyEvents (1 event)'].median_us,
+    evaluate_us: steps.evaluateProfile.median_us,
+    encode_us: steps.encodeProfile.median_us,
+    diff_us: steps.encodedFieldsDiff.median_us,
+    validate_us: steps['validateMessage+normalizeMessage'].median_us,
+    per_profile_us: steps['per profile: decode→apply→evaluate→encode→diff'].median_us,
+    steps,
+  };
+}
+
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const quick = process.argv.includes('--quick');
   const clock = process.argv.includes('--wall') ? 'wall' : 'cpu';

@@ -121,6 +121,40 @@ function fixture(): BenchResults {
     decide: null,
     memory: { profiles: 1000, bytes_per_profile: 633, non_listpack_keys: 0, dedupe_bytes_per_profile: 555, state_bytes_p50: 700, state_bytes_max: 840, fields_per_profile_p50: 25, non_listpack_shared: ['{defs}: hashtable'] },
     time_exit: { users: 200, max_late_s: 1.2, p50_late_s: 0.9 },
+    registry: {
+      events: 20000,
+      json_events_per_s: 10000,
+      wire_events_per_s: 8500,
+      wire_validated_events_per_s: 6000,
+      ratio: 0.85,
+      ratio_range: [0.8, 0.9],
+      validated_ratio: 0.6,
+      validated_ratio_range: [0.55, 0.65],
+    },
+    engine: { decode_us: 28.04, apply_us: 18.1, evaluate_us: 19.2, encode_us: 12.3, diff_us: 3, validate_us: 5, per_profile_us: 80.55 },
+    soak: {
+      duration_s: 30,
+      rate_per_s: 1000,
+      decide_rps: 200,
+      ingest_p50_ms: 6.6,
+      ingest_p99_ms: 139.8,
+      decide_p50_ms: 2.69,
+      decide_p99_ms: 7.5,
+      lag_max: 820,
+      lag_max_s: 0.82,
+      lag_final: 0,
+      drain_s: 1.1,
+      heap_start_mb: 25.5,
+      heap_end_mb: 26.1,
+      heap_slope_mb_per_min: 0.4,
+      rss_start_mb: 153.9,
+      rss_end_mb: 139,
+      errors: 0,
+      events_acked: 34981,
+      events_processed: 34981,
+      every_10s: { heap_mb: [25.2, 25.8], rss_mb: [154, 157], lag: [200, 38] },
+      loadavg: [2.5, 3],
+    },
     scenarios: {
       dsl: ok,
       ingest: ok,
@@ -129,6 +163,9 @@ function fixture(): BenchResults {
       decide: { status: 'missing', when, quick: true, seconds: 0, error: 'bench/decide.ts not found' },
       memory: ok,
       time_exit: { ...ok, when: '2025-12-31T00:00:00.000Z' },
+      registry: ok,
+      engine: ok,
+      soak: ok,
     },
     loadavg_end: [2.25, 1, 1],
     seconds: 280,
@@ -169,6 +206,58 @@ describe('markdown report', () => {
     expect(md).toContain('shared keys not in listpack: {defs}: hashtable');
   });
 
+  it('has the registry ratio against its goal and the engine micro figures as an informational row', () => {
+    const row = (prefix: string) => rows.find((r) => r.startsWith(`| ${prefix}`))!;
+    expect(row('registry: processor over 20,000')).toContain('8,500 events/s');
+    expect(row('registry: processor over 20,000')).toContain('10,000 events/s (same processor, plain JSON)');
+    expect(row('registry: processor over 20,000')).toContain('0.85× (0.8–0.9)');
+    expect(row('registry: processor over 20,000')).toContain('✅ met');
+    expect(row("registry: wire format under a producer's own schema")).toContain('0.6× (0.55–0.65)');
+    expect(row('engine:')).toContain('decode 28 · apply 18.1 · evaluate 19.2 · encode 12.3 µs; whole loop 80.6 µs');
+    expect(row('engine:')).toMatch(/\| — \|$/);
+  });
+
+  it('says "not run: <why>" for a scenario that could not run here', () => {
+    const base = fixture();
+    const r: BenchResults = {
+      ...base,
+      registry: null,
+      scenarios: { ...base.scenarios, registry: { status: 'skipped', when: base.when, quick: true, seconds: 1, reason: 'no Java 21+ for the schema registry' } },
+    };
+    const out = renderMarkdown(r).split('\n');
+    expect(out).toContain('| registry | not run: no Java 21+ for the schema registry | — | — | — | — |');
+  });
+
+  it('has the soak figures against their budgets (met and missed) and its per-10-s series', () => {
+    const row = (prefix: string) => rows.find((r) => r.startsWith(`| ${prefix}`))!;
+    expect(row('soak: ingest')).toContain('30 s at 1,000 events/s + 200 decide req/s');
+    expect(row('soak: ingest')).toContain('p50 6.6 ms, p99 139.8 ms');
+    expect(row('soak: ingest')).toContain('✅ met');
+    expect(row('soak: decide')).toContain('p99 7.5 ms');
+    expect(row('soak: decide')).toContain('❌ missed');
+    expect(row('soak: processor consumer lag')).toContain('max 820 events (0.82 s of traffic); after the load 0 (drained in 1.1 s)');
+    expect(row('soak: processor consumer lag')).toContain('✅ met');
+    expect(row('soak: processor live heap')).toContain('25.5 → 26.1 MB, 0.4 MB/min; RSS 154 → 139 MB');
+    expect(row('soak: processor live heap')).toContain('✅ met');
+    expect(row('soak: errors')).toMatch(/\| 0 \| — \| — \| 0 \| ✅ met \|$/);
+    expect(md).toContain('- soak: processor live heap every 10 s 25.2 25.8 MB; lag every 10 s 200 38; events acked 34,981, processed 34,981');
+
+    const base = fixture();
+    const bad = renderMarkdown({ ...base, soak: { ...base.soak, lag_final: 12, heap_slope_mb_per_min: 3.2, errors: 4 } }).split('\n');
+    const badRow = (prefix: string) => bad.find((r) => r.startsWith(`| ${prefix}`))!;
+    expect(badRow('soak: processor consumer lag')).toContain('❌ missed');
+    expect(badRow('soak: processor live heap')).toContain('❌ missed');
+    expect(badRow('soak: errors')).toContain('❌ missed');
+  });
+
+  it('soak heap slope is least squares per minute', async () => {
+    const { slopePerMinute } = await import('./soak');
+    expect(slopePerMinute(Array.from({ length: 60 }, (_, t) => ({ t, y: 30 + t / 60 })))).toBeCloseTo(1, 9);
+    // A saw-tooth around a flat level: no slope.
+    expect(slopePerMinute(Array.from({ length: 61 }, (_, t) => ({ t, y: 30 + (t % 2 === 0 ? 1 : -1) })))).toBeCloseTo(0, 9);
+    expect(slopePerMinute([{ t: 0, y: 1 }])).toBeNaN();
+  });
+
   it('fmt copes with missing values', () => {
     expect(fmt(undefined)).toBe('—');
     expect(fmt(NaN)).toBe('—');
@@ -183,5 +272,63 @@ describe('README performance section', () => {
     const out = spliceReadme(readme, '# TinyCDP benchmarks\n\n| a | b |\n|---|---|\n');
     expect(out).toBe('intro\n<!-- bench:start -->\n| a | b |\n|---|---|\n<!-- bench:end -->\noutro\n');
     expect(() => spliceReadme('no markers', 'x')).toThrow(/bench:start/);
+  });
+});
+
+describe('bench command line', () => {
+  it('parses --quick, --only (dash or underscore) and --out (resolved; env fallback)', async () => {
+    const { parseArgs } = await import('./lib/args');
+    const { SCENARIOS } = await import('./lib/report');
+    expect(parseArgs([])).toEqual({ quick: false, only: [...SCENARIOS], out: null });
+    expect(parseArgs(['--quick', '--only=registry,time-exit,engine', '--out=out/b'], {}, '/tmp')).toEqual({
+      quick: true,
+      only: ['registry', 'time_exit', 'engine'],
+      out: '/tmp/out/b',
+    });
+    expect(parseArgs([], { TINYCDP_BENCH_OUT: '/tmp/ci' }).out).toBe('/tmp/ci');
+    expect(parseArgs(['--out=/tmp/a'], { TINYCDP_BENCH_OUT: '/tmp/ci' }).out).toBe('/tmp/a');
+    expect(() => parseArgs(['--only=nope'])).toThrow(/unknown scenario\(s\) nope/);
+    expect(() => parseArgs(['--out', '/tmp/x'])).toThrow(/--out needs a value/);
+    expect(() => parseArgs(['--only='])).toThrow(/names no scenario/);
+  });
+});
+
+describe('CI validation of latest.json', () => {
+  it('accepts the fixture with missed goals, a skipped scenario (a note) and flags stale, errored and NaN sections', async () => {
+    const { validateResults } = await import('./lib/validate');
+    const base = fixture();
+    const fresh = Object.fromEntries(Object.entries(base.scenarios).map(([k, v]) => [k, { ...v, status: 'ok' as const, when: base.when }]));
+    const good = { ...base, decide: { rps: 1, baseline_rps: 2, ratio: 0.5, load_rps: 1, p50_ms: 1, p99_ms: 9, baseline_p99_ms: 2 }, scenarios: fresh };
+    // pipeline 0.025× and dsl compile 120 µs miss their goals: not problems.
+    expect(validateResults(JSON.parse(JSON.stringify(good)))).toEqual({ problems: [], notes: [] });
+
+    const skipped = { ...good, registry: null, scenarios: { ...fresh, registry: { status: 'skipped', when: base.when, quick: true, seconds: 1, reason: 'no Java 21+' } } };
+    expect(validateResults(skipped)).toEqual({ problems: [], notes: ['registry: not run: no Java 21+'] });
+
+    // NaN becomes null in JSON; a missing field and a string are not figures either.
+    const bad = JSON.parse(
+      JSON.stringify({
+        ...good,
+        engine: { ...good.engine, decode_us: NaN, apply_us: undefined, encode_us: '12' },
+        scenarios: {
+          ...fresh,
+          ingest: { ...fresh['ingest'], status: 'error', error: 'kafka down' },
+          time_exit: { ...fresh['time_exit'], when: '2025-12-31T00:00:00.000Z' },
+          memory: undefined,
+          registry: { ...fresh['registry'], status: 'skipped' },
+        },
+      }),
+    ) as unknown;
+    expect(validateResults(bad).problems).toEqual([
+      'ingest: error: kafka down',
+      'memory: no status — the scenario was not run',
+      'time_exit: kept from an earlier run (2025-12-31T00:00:00.000Z), not measured by this one',
+      'registry: skipped without a reason',
+      'engine.decode_us is null, not a finite number',
+      'engine.apply_us is absent, not a finite number',
+      'engine.encode_us is "12", not a finite number',
+    ]);
+    expect(validateResults({ ...good, dsl: null }, ['dsl']).problems).toEqual(['dsl: status ok but no `dsl` section']);
+    expect(validateResults({ nope: 1 }).problems).toEqual(['not a bench results document (needs `when` and `scenarios`)']);
   });
 });

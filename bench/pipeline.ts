@@ -20,7 +20,7 @@ import { cpuMeter, type CpuReport } from './lib/cpu';
 import { mixedWorkload, preload } from './lib/events';
 import { publishDefinitions, seedDefinitions, startProcessor, type StageTimes } from './lib/processor-harness';
 import { inclusiveTimes, profileMarkdown, startCpuProfile, summarizeProfile, type ProfileSummary } from './lib/profile';
-import { RESULTS_DIR } from './lib/report';
+import { resultsDir } from './lib/report';
 import {
   REDIS_URL,
   benchKafka,
@@ -192,8 +192,8 @@ export async function runPipelineBench(opts: { quick: boolean }): Promise<Pipeli
       if (!stop) stopProfile = await startCpuProfile();
       else if (stopProfile) {
         const p = await stopProfile();
-        mkdirSync(RESULTS_DIR, { recursive: true });
-        writeFileSync(`${RESULTS_DIR}/pipeline.cpuprofile`, JSON.stringify(p));
+        mkdirSync(resultsDir(), { recursive: true });
+        writeFileSync(`${resultsDir()}/pipeline.cpuprofile`, JSON.stringify(p));
         summary = summarizeProfile(p, 15);
         inclusive = inclusiveTimes(p, STAGE_FUNCTIONS);
       }
@@ -201,7 +201,7 @@ export async function runPipelineBench(opts: { quick: boolean }): Promise<Pipeli
     const stagesPct = stagePercents(last.stages);
     if (summary) {
       writeFileSync(
-        `${RESULTS_DIR}/pipeline-profile.md`,
+        `${resultsDir()}/pipeline-profile.md`,
         profileMarkdown(`Processor CPU profile — ${n.toLocaleString('en-US')} events, ${USERS} users, ${PARTITIONS} partitions`, summary, [
           `Recorded ${new Date().toISOString()} by \`npm run bench${opts.quick ? ' -- --quick' : ''}\` (bench/pipeline.ts): one untimed processor run`,
           `over the pre-loaded topic, main thread sampled every 0.5 ms with node:inspector (open \`pipeline.cpuprofile\` in Chrome DevTools / speedscope).`,

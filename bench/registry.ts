@@ -10,7 +10,9 @@
  *   schema under another subject): the registry client's validation runs on top of validateMessage.
  * Segment changes are written in the wire format in both wire variants (as main.ts does).
  * Goal: wire / json ≥ 0.8. Run alone: `npx tsx bench/registry.ts [--quick]` (SCHEMA_REGISTRY_URL, else
- * scripts/registry.sh start).
+ * scripts/registry.sh start — stopped again afterwards when this run started it). When no registry can
+ * be had (no Java 21+, Maven fetch failed, SCHEMA_REGISTRY_URL not answering) the scenario throws
+ * ScenarioNotRun: bench/run.ts reports "not run: <why>", not an error.
  */
 import { spawnSync } from 'node:child_process';
 import { Redis } from 'ioredis';
@@ -20,6 +22,7 @@ import eventsSchema from '../schemas/events.value.schema.json' with { type: 'jso
 import { decodeMessageWith } from '../services/processor/src/pipeline/decode';
 import type { LogMessage } from '../services/processor/src/ports';
 import { mixedWorkload, type Message } from './lib/events';
+import { ScenarioNotRun } from './lib/not-run';
 import { publishDefinitions, seedDefinitions, startProcessor } from './lib/processor-harness';
 import { REDIS_URL, REPO_DIR, benchKafka, createTopics, deleteRedisPrefix, deleteTopics, isolation, runStandalone, type Isolation } from './lib/stack';
 import { median, range, round } from './lib/stats';
@@ -51,14 +54,45 @@ const DAY = 86_400_000;
 const VARIANTS = ['json', 'wire', 'wire_validated'] as const;
 type Variant = (typeof VARIANTS)[number];
 
-function registryUrl(): string {
+/** GET <url>/subjects answers 200: a Confluent-compatible registry API root. */
+async function registryAnswers(url: string): Promise<boolean> {
+  try {
+    const res = await fetch(`${url.replace(/\/$/, '')}/subjects`, { signal: AbortSignal.timeout(5_000) });
+    await res.arrayBuffer();
+    return res.status === 200;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * SCHEMA_REGISTRY_URL when set, else the local Apicurio of scripts/registry.sh (started when not
+ * running; `stop` stops it again only in that case).
+ * @throws ScenarioNotRun naming why no registry is available.
+ */
+async function obtainRegistry(): Promise<{ url: string; stop: () => void }> {
   const env = process.env.SCHEMA_REGISTRY_URL?.trim();
-  if (env) return env;
-  const r = spawnSync('bash', ['scripts/registry.sh', 'start'], { cwd: REPO_DIR, stdio: ['ignore', 'inherit', 'inherit'], timeout: 300_000 });
-  if (r.status !== 0) throw new Error(`scripts/registry.sh start failed (status ${r.status})`);
-  const url = spawnSync('bash', ['scripts/registry.sh', 'url'], { cwd: REPO_DIR, encoding: 'utf8' }).stdout.trim();
+  if (env) {
+    if (!(await registryAnswers(env))) throw new ScenarioNotRun(`SCHEMA_REGISTRY_URL=${env} is set but GET /subjects does not answer 200`);
+    return { url: env, stop: () => {} };
+  }
+  const sh = (cmd: string, timeout: number) => spawnSync('bash', ['scripts/registry.sh', cmd], { cwd: REPO_DIR, encoding: 'utf8', timeout });
+  const wasRunning = sh('status', 30_000).status === 0;
+  const r = sh('start', 300_000);
+  process.stderr.write(`${r.stdout ?? ''}${r.stderr ?? ''}`.replace(/^(?=.)/gm, 'bench registry: '));
+  if (r.status !== 0) {
+    const lines = (r.stderr ?? '').split('\n').filter((l) => l.trim() !== '' && !l.startsWith('----'));
+    const why = lines.filter((l) => l.includes('error:')).pop() ?? lines.pop() ?? r.error?.message ?? `exit ${r.status ?? r.signal}`;
+    throw new ScenarioNotRun(`no schema registry: scripts/registry.sh start failed (${why.replace(/^registry: (error: )?/, '').trim()})`);
+  }
+  const url = sh('url', 30_000).stdout.trim();
   if (!url) throw new Error('scripts/registry.sh url printed nothing');
-  return url;
+  const stop = () => {
+    if (wasRunning) return;
+    const s = sh('stop', 60_000);
+    process.stderr.write(`${s.stdout ?? ''}${s.stderr ?? ''}`.replace(/^(?=.)/gm, 'bench registry: '));
+  };
+  return { url, stop };
 }
 
 async function preloadEncoded(producer: Producer, topic: string, messages: readonly Message[], encode: (json: string) => Buffer | string, headers: Record<string, string>) {
@@ -92,6 +126,7 @@ async function decodeMicros(values: readonly Buffer[], decodeValue: ((b: Buffer)
 }
 
 interface Setup {
+  variant: Variant;
   iso: Isolation;
   schemas: TopicSchemaRegistry | null;
   values: readonly Buffer[];
@@ -116,7 +151,7 @@ async function processorRun(kafka: Kafka, setup: Setup, n: number, rep: string, 
     await running.source.reached(n, 300_000);
     const { firstAt, lastAt } = running.source;
     const eps = n / ((lastAt - firstAt) / 1000);
-    console.error(`bench registry: ${setup.schemas ? 'wire' : 'json'} ${rep}: ${Math.round(eps)} events/s`);
+    console.error(`bench registry: ${setup.variant} ${rep}: ${Math.round(eps)} events/s`);
     return eps;
   } finally {
     await running.stop();
@@ -127,7 +162,8 @@ async function processorRun(kafka: Kafka, setup: Setup, n: number, rep: string, 
 export async function runRegistryBench(opts: { quick: boolean }): Promise<RegistryBenchResult> {
   const n = opts.quick ? 20_000 : 100_000;
   const reps = opts.quick ? 3 : 5;
-  const url = registryUrl();
+  const registry = await obtainRegistry();
+  const url = registry.url;
   const kafka = benchKafka('bench-registry');
   const redis = new Redis(REDIS_URL);
   const producer = kafka.producer();
@@ -158,7 +194,7 @@ export async function runRegistryBench(opts: { quick: boolean }): Promise<Regist
         { 'content-type': encoder ? encoder.contentType : 'application/json' },
       );
       bytes[v] = loaded.bytes;
-      setups.set(v, { iso, schemas, values: loaded.values });
+      setups.set(v, { variant: v, iso, schemas, values: loaded.values });
     }
 
     const eps: Record<Variant, number[]> = { json: [], wire: [], wire_validated: [] };
@@ -195,6 +231,7 @@ export async function runRegistryBench(opts: { quick: boolean }): Promise<Regist
     await producer.disconnect();
     redis.disconnect();
     for (const s of setups.values()) await deleteTopics(kafka, s.iso.topicPrefix);
+    registry.stop();
   }
 }
 

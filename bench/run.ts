@@ -4,8 +4,13 @@
  * table and writes bench/results/latest.json and latest.md.
  *
  *   --quick            smaller runs
- *   --only=a,b         only these scenarios (dsl, ingest, pipeline, freshness, decide, memory, time_exit);
- *                      sections not run are kept from the previous latest.json, marked with their date
+ *   --only=a,b         only these scenarios (dsl, ingest, pipeline, freshness, decide, memory, time_exit,
+ *                      registry, engine, soak); sections not run are kept from the previous latest.json, marked
+ *                      with their date
+ *   --out=<dir>        results (latest.json, latest.md, profiles) into <dir>, README untouched (CI);
+ *                      also TINYCDP_BENCH_OUT=<dir>. Parsing: bench/lib/args.ts
+ *
+ * A scenario that cannot run here (the registry without Java 21+) is reported as "not run: <why>".
  *
  * A failing scenario is reported as an error in its section; the others still run. `memory` and
  * `time_exit` run side by side: time_exit mostly waits for the next minute boundary, and memory
@@ -13,6 +18,8 @@
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { updateReadme } from './lib/readme';
+import { parseArgs } from './lib/args';
+import { isNotRun } from './lib/not-run';
 import os from 'node:os';
 import { RESULTS_DIR, SCENARIOS, renderMarkdown, type BenchResults, type Machine, type ScenarioName, type ScenarioStatus } from './lib/report';
 import { ensureStack } from './lib/stack';
@@ -34,23 +41,12 @@ const LOADERS: Record<ScenarioName, () => Promise<Runner>> = {
   decide: () => optional('./decide', 'runDecideBench'),
   memory: async () => (await import('./memory')).runMemoryBench,
   time_exit: async () => (await import('./time-exit')).runTimeExitBench,
+  registry: async () => (await import('./registry')).runRegistryBench,
+  engine: async () => (await import('./engine')).runEngineScenario,
+  soak: async () => (await import('./soak')).runSoakBench,
 };
 
-const NEEDS_STACK: ReadonlySet<ScenarioName> = new Set(['ingest', 'pipeline', 'freshness', 'decide', 'memory', 'time_exit']);
-
-function parseArgs(argv: readonly string[]): { quick: boolean; only: ScenarioName[] } {
-  const quick = argv.includes('--quick');
-  const onlyArg = argv.find((a) => a.startsWith('--only='));
-  if (!onlyArg) return { quick, only: [...SCENARIOS] };
-  const names = onlyArg
-    .slice('--only='.length)
-    .split(',')
-    .map((s) => s.trim().replace(/-/g, '_'))
-    .filter(Boolean);
-  const unknown = names.filter((n) => !(SCENARIOS as readonly string[]).includes(n));
-  if (unknown.length > 0) throw new Error(`unknown scenario(s) ${unknown.join(', ')}; known: ${SCENARIOS.join(', ')}`);
-  return { quick, only: names as ScenarioName[] };
-}
+const NEEDS_STACK: ReadonlySet<ScenarioName> = new Set(['ingest', 'pipeline', 'freshness', 'decide', 'memory', 'time_exit', 'registry', 'soak']);
 
 function machine(): Machine & { loadavg: number[] } {
   const cpus = os.cpus();
@@ -77,6 +73,9 @@ const FILES: Record<ScenarioName, string> = {
   decide: 'bench/decide.ts',
   memory: 'bench/memory.ts',
   time_exit: 'bench/time-exit.ts',
+  registry: 'bench/registry.ts',
+  engine: 'bench/engine.ts',
+  soak: 'bench/soak.ts',
 };
 
 async function runOne(name: ScenarioName, quick: boolean, when: string): Promise<{ section: Record<string, unknown> | null; status: ScenarioStatus }> {
@@ -86,7 +85,7 @@ async function runOne(name: ScenarioName, quick: boolean, when: string): Promise
     when,
     quick,
     seconds: Math.round((performance.now() - t0) / 100) / 10,
-    ...(error === undefined ? {} : { error }),
+    ...(error === undefined ? {} : s === 'skipped' ? { reason: error } : { error }),
   });
   let runner: Runner;
   try {
@@ -104,6 +103,11 @@ async function runOne(name: ScenarioName, quick: boolean, when: string): Promise
     console.error(`bench: ${name} done in ${st.seconds} s`);
     return { section, status: st };
   } catch (err) {
+    if (isNotRun(err)) {
+      const st = status('skipped', err.message);
+      console.error(`bench: ${name} not run: ${err.message}`);
+      return { section: null, status: st };
+    }
     const st = status('error', (err as Error).message ?? String(err));
     console.error(`bench: ${name} failed after ${st.seconds} s: ${(err as Error).stack ?? err}`);
     return { section: null, status: st };
@@ -111,15 +115,18 @@ async function runOne(name: ScenarioName, quick: boolean, when: string): Promise
 }
 
 async function main(): Promise<void> {
-  const { quick, only } = parseArgs(process.argv.slice(2));
+  const { quick, only, out } = parseArgs(process.argv.slice(2), process.env);
+  // Scenarios write their profiles to resultsDir() (lib/report.ts), which follows this variable.
+  if (out !== null) process.env['TINYCDP_BENCH_OUT'] = out;
+  const dir = out ?? RESULTS_DIR;
   const started = performance.now();
   const when = new Date().toISOString();
   const m = machine();
   if (only.some((s) => NEEDS_STACK.has(s))) await ensureStack();
 
   const previous: Partial<BenchResults> =
-    only.length < SCENARIOS.length && existsSync(`${RESULTS_DIR}/latest.json`)
-      ? (JSON.parse(readFileSync(`${RESULTS_DIR}/latest.json`, 'utf8')) as BenchResults)
+    only.length < SCENARIOS.length && existsSync(`${dir}/latest.json`)
+      ? (JSON.parse(readFileSync(`${dir}/latest.json`, 'utf8')) as BenchResults)
       : {};
   const results: BenchResults = {
     machine: m,
@@ -132,6 +139,9 @@ async function main(): Promise<void> {
     decide: null,
     memory: null,
     time_exit: null,
+    registry: null,
+    engine: null,
+    soak: null,
     scenarios: {},
   };
   for (const s of SCENARIOS) {
@@ -153,12 +163,12 @@ async function main(): Promise<void> {
   (results as BenchResults & { loadavg_end: number[]; seconds: number }).loadavg_end = os.loadavg().map((x) => Math.round(x * 100) / 100);
   (results as BenchResults & { seconds: number }).seconds = Math.round((performance.now() - started) / 1000);
   const md = renderMarkdown(results);
-  mkdirSync(RESULTS_DIR, { recursive: true });
-  writeFileSync(`${RESULTS_DIR}/latest.json`, `${JSON.stringify(results, null, 2)}\n`);
-  writeFileSync(`${RESULTS_DIR}/latest.md`, md);
-  updateReadme(new URL('../README.md', import.meta.url).pathname, md);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(`${dir}/latest.json`, `${JSON.stringify(results, null, 2)}\n`);
+  writeFileSync(`${dir}/latest.md`, md);
+  if (out === null) updateReadme(new URL('../README.md', import.meta.url).pathname, md);
   console.log(md);
-  console.error(`bench: wrote bench/results/latest.json and latest.md in ${Math.round((performance.now() - started) / 1000)} s`);
+  console.error(`bench: wrote ${dir}/latest.json and latest.md${out === null ? ' and the README' : ''} in ${Math.round((performance.now() - started) / 1000)} s`);
 }
 
 main().then(

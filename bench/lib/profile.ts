@@ -185,10 +185,11 @@ export function profileMarkdown(
   s: ProfileSummary,
   notes: readonly string[] = [],
   inclusive: readonly { function: string; ms: number; pct: number }[] = [],
+  inclusiveTitle = 'Inclusive CPU time of pipeline stages',
 ): string {
   const lines = [`# ${title}`, '', ...notes, ''];
   if (inclusive.length > 0) {
-    lines.push('## Inclusive CPU time of pipeline stages', '', 'Nested stages are included in their callers (so the column does not add up).', '');
+    lines.push(`## ${inclusiveTitle}`, '', 'Nested stages are included in their callers (so the column does not add up).', '');
     lines.push('| function | inclusive ms | % of busy time |', '|---|---:|---:|');
     for (const f of inclusive) lines.push(`| \`${f.function}\` | ${f.ms} | ${f.pct} |`);
     lines.push('');

@@ -6,6 +6,11 @@ import { fileURLToPath } from 'node:url';
 
 export const RESULTS_DIR = fileURLToPath(new URL('../results', import.meta.url)).replace(/\/$/, '');
 
+/** Where scenarios write their results and profiles: TINYCDP_BENCH_OUT (set by `run.ts --out=<dir>`), else bench/results. */
+export function resultsDir(): string {
+  return process.env['TINYCDP_BENCH_OUT']?.trim() || RESULTS_DIR;
+}
+
 export interface Machine {
   cpus: number;
   model: string;
@@ -17,12 +22,14 @@ export interface Machine {
 }
 
 export interface ScenarioStatus {
-  status: 'ok' | 'missing' | 'error';
+  /** `skipped`: the scenario could not run on this machine (`reason` says why); not a failure. */
+  status: 'ok' | 'missing' | 'error' | 'skipped';
   /** When this section was measured (a later `--only` run keeps other sections from before). */
   when: string;
   quick: boolean;
   seconds: number;
   error?: string;
+  reason?: string;
 }
 
 type Section = Record<string, unknown> | null;
@@ -38,12 +45,15 @@ export interface BenchResults {
   decide: Section;
   memory: Section;
   time_exit: Section;
+  registry: Section;
+  engine: Section;
+  soak: Section;
   scenarios: Record<string, ScenarioStatus>;
   loadavg_end?: number[];
   seconds?: number;
 }
 
-export const SCENARIOS = ['dsl', 'ingest', 'pipeline', 'freshness', 'decide', 'memory', 'time_exit'] as const;
+export const SCENARIOS = ['dsl', 'ingest', 'pipeline', 'freshness', 'decide', 'memory', 'time_exit', 'registry', 'engine', 'soak'] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 
 /** 12345.6 → "12,346"; small numbers keep `digits` decimals. */
@@ -83,7 +93,7 @@ interface Row {
 
 function sectionRows(r: BenchResults): Map<ScenarioName, Row[]> {
   const rows = new Map<ScenarioName, Row[]>();
-  const { dsl, ingest, pipeline, freshness, decide, memory, time_exit: te } = r;
+  const { dsl, ingest, pipeline, freshness, decide, memory, time_exit: te, registry: reg, engine: eng } = r;
   rows.set('dsl', [
     {
       scenario: 'dsl: evaluate seed rules',
@@ -187,6 +197,37 @@ function sectionRows(r: BenchResults): Map<ScenarioName, Row[]> {
       verdict: check(num(te, 'max_late_s'), (x) => x <= 60),
     },
   ]);
+  rows.set('registry', [
+    {
+      scenario: `registry: processor over ${fmt(num(reg, 'events'))} wire-format events`,
+      measured: `${fmt(num(reg, 'wire_events_per_s'))} events/s`,
+      baseline: `${fmt(num(reg, 'json_events_per_s'))} events/s (same processor, plain JSON)`,
+      ratio: ratioText(reg, 3),
+      goal: '≥ 0.8×',
+      verdict: check(num(reg, 'ratio'), (x) => x >= 0.8),
+    },
+    {
+      scenario: "registry: wire format under a producer's own schema (validated)",
+      measured: `${fmt(num(reg, 'wire_validated_events_per_s'))} events/s`,
+      baseline: `${fmt(num(reg, 'json_events_per_s'))} events/s (plain JSON)`,
+      ratio: num(reg, 'validated_ratio') === null ? '—' : `${fmt(num(reg, 'validated_ratio'), 3)}×${rangeText(reg, 'validated_ratio_range', 3)}`,
+      goal: '— (informational)',
+      verdict: '—',
+    },
+  ]);
+  rows.set('engine', [
+    {
+      scenario: 'engine: per-event steps (seed definitions, 30-day profile; CPU time)',
+      measured:
+        `decode ${fmt(num(eng, 'decode_us'), 1)} · apply ${fmt(num(eng, 'apply_us'), 1)} · evaluate ${fmt(num(eng, 'evaluate_us'), 1)} · ` +
+        `encode ${fmt(num(eng, 'encode_us'), 1)} µs; whole loop ${fmt(num(eng, 'per_profile_us'), 1)} µs`,
+      baseline: '—',
+      ratio: '—',
+      goal: '— (informational)',
+      verdict: '—',
+    },
+  ]);
+  rows.set('soak', soakRows(r.soak));
   return rows;
 }
 
@@ -209,7 +250,11 @@ export function renderMarkdown(r: BenchResults): string {
     const st = r.scenarios[name];
     const section = r[name];
     if (!st || st.status !== 'ok' || section === null) {
-      const why = !st ? 'not run' : st.status === 'missing' ? `missing: ${st.error ?? ''}` : `error: ${st.error ?? ''}`;
+      const why = !st
+        ? 'not run'
+        : st.status === 'skipped'
+          ? `not run: ${st.reason ?? st.error ?? 'no reason given'}`
+          : st.status === 'missing' ? `missing: ${st.error ?? ''}` : `error: ${st.error ?? ''}`;
       lines.push(`| ${name} | ${escapeCell(why)} | — | — | — | — |`);
       continue;
     }
@@ -257,5 +302,73 @@ function details(r: BenchResults): string[] {
         `${shared.length > 0 ? `; shared keys not in listpack: ${shared.join(', ')}` : ''}.`,
     );
   }
+  if (r.soak && r.scenarios['soak']?.status === 'ok') out.push(soakDetails(r.soak));
   return out.length > 0 ? ['', ...out] : [];
+}
+
+/** Soak (bench/soak.ts): steady load with every service up; latencies, lag, processor memory and errors against their budgets. */
+function soakRows(sk: Section): Row[] {
+  const load = `${fmt(num(sk, 'duration_s'))} s at ${fmt(num(sk, 'rate_per_s'))} events/s + ${fmt(num(sk, 'decide_rps'))} decide req/s`;
+  const lagMaxS = num(sk, 'lag_max_s');
+  const lagFinal = num(sk, 'lag_final');
+  const drain = num(sk, 'drain_s');
+  return [
+    {
+      scenario: `soak: ingest POST /v1/batch latency (${load})`,
+      measured: `p50 ${fmt(num(sk, 'ingest_p50_ms'), 1)} ms, p99 ${fmt(num(sk, 'ingest_p99_ms'), 1)} ms`,
+      baseline: '—',
+      ratio: '—',
+      goal: 'p99 < 250 ms',
+      verdict: check(num(sk, 'ingest_p99_ms'), (x) => x < 250),
+    },
+    {
+      scenario: 'soak: decide latency under the same load',
+      measured: `p50 ${fmt(num(sk, 'decide_p50_ms'), 2)} ms, p99 ${fmt(num(sk, 'decide_p99_ms'), 2)} ms`,
+      baseline: '—',
+      ratio: '—',
+      goal: 'p99 < 5 ms',
+      verdict: check(num(sk, 'decide_p99_ms'), (x) => x < 5),
+    },
+    {
+      scenario: 'soak: processor consumer lag',
+      measured:
+        `max ${fmt(num(sk, 'lag_max'))} events (${fmt(lagMaxS, 2)} s of traffic); after the load ${fmt(lagFinal)}` +
+        `${drain === null ? '' : ` (drained in ${fmt(drain, 1)} s)`}`,
+      baseline: '—',
+      ratio: '—',
+      goal: 'final 0, max ≤ 5 s of traffic',
+      verdict: lagMaxS === null || lagFinal === null ? '—' : lagFinal === 0 && lagMaxS <= 5 ? 'met' : 'missed',
+    },
+    {
+      scenario: 'soak: processor live heap (after GC), slope after warm-up',
+      measured:
+        `${fmt(num(sk, 'heap_start_mb'), 1)} → ${fmt(num(sk, 'heap_end_mb'), 1)} MB, ${fmt(num(sk, 'heap_slope_mb_per_min'), 2)} MB/min; ` +
+        `RSS ${fmt(num(sk, 'rss_start_mb'))} → ${fmt(num(sk, 'rss_end_mb'))} MB`,
+      baseline: '—',
+      ratio: '—',
+      goal: '< 1 MB/min',
+      verdict: check(num(sk, 'heap_slope_mb_per_min'), (x) => x < 1),
+    },
+    {
+      scenario: 'soak: errors (non-2xx, broken connections, decide ERROR answers, DLQ)',
+      measured: fmt(num(sk, 'errors')),
+      baseline: '—',
+      ratio: '—',
+      goal: '0',
+      verdict: check(num(sk, 'errors'), (x) => x === 0),
+    },
+  ];
+}
+
+function soakDetails(sk: Record<string, unknown>): string {
+  const every = (sk['every_10s'] as { heap_mb?: number[]; lag?: number[] } | undefined) ?? {};
+  const list = (xs: number[] | undefined, digits = 0) => (xs && xs.length > 0 ? xs.map((x) => fmt(x, digits)).join(' ') : '—');
+  const la = sk['loadavg'] as number[] | undefined;
+  return (
+    `- soak: processor live heap every 10 s ${list(every.heap_mb, 1)} MB; lag every 10 s ${list(every.lag)}; ` +
+    `events acked ${fmt(num(sk, 'events_acked'))}, processed ${fmt(num(sk, 'events_processed'))}; ` +
+    `achieved ${fmt(num(sk, 'ingest_achieved_rps'))} batch req/s, ${fmt(num(sk, 'decide_achieved_rps'))} decide req/s; ` +
+    `decide max ${fmt(num(sk, 'decide_max_ms'), 1)} ms, forced GC in the processor p50 ${fmt(num(sk, 'gc_p50_ms'), 1)} ms; ` +
+    `load average ${fmt(la?.[0], 2)} → ${fmt(la?.[1], 2)}.`
+  );
 }
