@@ -160,6 +160,33 @@ function serviceHasRoute(service: ServiceName, path: string): boolean {
 }
 
 // ---------------------------------------------------------------------------------------------------
+// Topic settings: every service that creates the topics at start-up must create them alike
+// ---------------------------------------------------------------------------------------------------
+const TOPIC_SETTINGS_ENV = ['TINYCDP_PARTITIONS', 'TINYCDP_REPLICATION_FACTOR'] as const;
+/** True if the service's (non-test) sources call ensureTopics, i.e. it may be the one that creates the topics. */
+function serviceCreatesTopics(service: ServiceName): boolean {
+  return SERVICES[service].srcDirs.flatMap(sourceFiles).some((f) => /\bensureTopics\(/.test(read(f)));
+}
+/**
+ * Problems with the topic settings of a set of containers: each one that talks to Kafka and runs a
+ * service creating topics must set both variables explicitly, and all of them to the same values.
+ */
+function topicSettingsProblems(containers: readonly { where: string; service: ServiceName; env: Readonly<Record<string, string>> }[]): string[] {
+  const problems: string[] = [];
+  const seen = new Map<string, string>();
+  for (const { where, service, env } of containers) {
+    if (!env.KAFKA_BROKERS || !serviceCreatesTopics(service)) continue;
+    for (const name of TOPIC_SETTINGS_ENV) {
+      const value = env[name];
+      if (value === undefined) problems.push(`${where}: creates topics but does not set ${name}`);
+      else if (seen.has(name) && seen.get(name) !== value) problems.push(`${where}: ${name}=${value}, another service sets ${seen.get(name)}`);
+      else seen.set(name, value);
+    }
+  }
+  return problems;
+}
+
+// ---------------------------------------------------------------------------------------------------
 // Images
 // ---------------------------------------------------------------------------------------------------
 /** Problem with an image reference, or null if it is pinned (explicit tag that is not `latest`, or a digest). */
@@ -304,6 +331,15 @@ describe('docker-compose.yml', () => {
     expect(p.deploy?.replicas).toBeGreaterThanOrEqual(1);
     expect(p.ports ?? [], 'a published host port would make --scale fail').toEqual([]);
     expect(p.deploy.replicas).toBeLessThanOrEqual(Number(composeEnv(p).TINYCDP_PARTITIONS ?? 6));
+  });
+
+  it('every service that creates topics sets the same partitions and replication factor (1: a single broker)', () => {
+    const containers = appServices.map(([name, svc]) => ({ where: `compose ${name}`, service: serviceOf(svc.command), env: composeEnv(svc) }));
+    expect(containers.filter((c) => c.env.KAFKA_BROKERS && serviceCreatesTopics(c.service)).map((c) => c.where).sort()).toEqual(
+      ['compose admin', 'compose ingest', 'compose processor', 'compose tinycdp'],
+    );
+    expect(topicSettingsProblems(containers)).toEqual([]);
+    for (const { where, env } of containers) if (env.KAFKA_BROKERS) expect(env.TINYCDP_REPLICATION_FACTOR, where).toBe('1');
   });
 
   it('host ports do not collide', () => {
@@ -464,6 +500,25 @@ describe('deploy/k8s manifests', () => {
     for (const [name, data] of [...configMaps, ...secrets]) {
       for (const k of Object.keys(data)) expect(allKeys.has(k), `${name}.${k} is read by no config schema`).toBe(true);
     }
+  });
+
+  it('every Deployment that creates topics sets the same partitions and replication factor', () => {
+    const containers = deployments.map((d) => ({
+      where: `k8s ${d.metadata.name}`,
+      service: deploymentService(d),
+      env: resolveK8sEnv(d.spec.template.spec.containers[0], d.metadata.name),
+    }));
+    expect(containers.filter((c) => c.env.KAFKA_BROKERS && serviceCreatesTopics(c.service)).map((c) => c.where).sort()).toEqual(
+      ['k8s tinycdp-admin', 'k8s tinycdp-ingest', 'k8s tinycdp-processor'],
+    );
+    expect(topicSettingsProblems(containers)).toEqual([]);
+    // the checker notices a service left on the defaults, and a service set differently
+    const ingest = containers.find((c) => c.service === 'ingest')!;
+    const { TINYCDP_PARTITIONS: _dropped, ...withoutPartitions } = ingest.env;
+    expect(topicSettingsProblems([...containers.filter((c) => c !== ingest), { ...ingest, env: withoutPartitions }])).toEqual([
+      `${ingest.where}: creates topics but does not set TINYCDP_PARTITIONS`,
+    ]);
+    expect(topicSettingsProblems([...containers, { ...ingest, where: 'other', env: { ...ingest.env, TINYCDP_REPLICATION_FACTOR: '2' } }])).toHaveLength(1);
   });
 
   it("each service's real config parser accepts the resolved env", async () => {

@@ -1,7 +1,7 @@
 // Public API of @tinycdp/kafka. Two owners add exports here: the batching producer (ingest) and
 // topics/consumers (processor). Append; do not reorder.
-export { topicNames, topicSpecs, ensureTopics, DEFAULT_TOPIC_SETTINGS } from './topics';
-export type { TopicNames, TopicSettings } from './topics';
+export { topicNames, topicSpecs, ensureTopics, topicSettingsFromConfig, DEFAULT_TOPIC_SETTINGS } from './topics';
+export type { TopicNames, TopicSettings, ConfiguredTopicSettings, EnsureTopicsResult, PartitionMismatch } from './topics';
 export { murmur2, partitionForKey } from './partitioner';
 export { processorConsumerConfig } from './consumer-config';
 export { DefinitionsReader, DefinitionsWriter } from './definitions-log';

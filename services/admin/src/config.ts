@@ -19,6 +19,20 @@ const schema = z.object({
   // Where committed changes are published (the definitions topic). Without it the outbox keeps them.
   KAFKA_BROKERS: z.string().regex(/^[^,\s]+(,[^,\s]+)*$/, 'KAFKA_BROKERS must be a comma-separated host:port list').optional(),
   TINYCDP_TOPIC_PREFIX: z.string().regex(/^[A-Za-z0-9._-]*$/).default('tinycdp.'),
+  /** Partitions of the topics admin creates at start-up (with KAFKA_BROKERS) if missing; existing ones keep theirs. */
+  TINYCDP_PARTITIONS: z.coerce
+    .number({ message: 'TINYCDP_PARTITIONS must be a whole number from 1 to 1024' })
+    .int('TINYCDP_PARTITIONS must be a whole number from 1 to 1024')
+    .min(1, 'TINYCDP_PARTITIONS must be a whole number from 1 to 1024')
+    .max(1024, 'TINYCDP_PARTITIONS must be a whole number from 1 to 1024')
+    .default(6),
+  /** Replication factor of the topics it creates: use 3 on a real cluster (1 suits a single broker). */
+  TINYCDP_REPLICATION_FACTOR: z.coerce
+    .number({ message: 'TINYCDP_REPLICATION_FACTOR must be a whole number from 1 to 32' })
+    .int('TINYCDP_REPLICATION_FACTOR must be a whole number from 1 to 32')
+    .min(1, 'TINYCDP_REPLICATION_FACTOR must be a whole number from 1 to 32')
+    .max(32, 'TINYCDP_REPLICATION_FACTOR must be a whole number from 1 to 32')
+    .default(1),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 

@@ -41,12 +41,15 @@ export async function startAdmin(env: Record<string, string | undefined>, publis
   let producer: import('kafkajs').Producer | undefined;
   if (!publisher && config.KAFKA_BROKERS) {
     const { Kafka, logLevel } = await import('kafkajs');
-    const { DefinitionsWriter, DEFAULT_TOPIC_SETTINGS, ensureTopics, topicNames, topicSpecs } = await import('@tinycdp/kafka');
+    const { DefinitionsWriter, ensureTopics, topicNames, topicSettingsFromConfig, topicSpecs } = await import('@tinycdp/kafka');
     const kafka = new Kafka({ clientId: 'tinycdp-admin', brokers: config.KAFKA_BROKERS.split(','), logLevel: logLevel.WARN });
     const topics = topicNames(config.TINYCDP_TOPIC_PREFIX);
     const admin = kafka.admin();
     await admin.connect();
-    await ensureTopics(admin, topicSpecs(topics, DEFAULT_TOPIC_SETTINGS));
+    const settings = topicSettingsFromConfig({ partitions: config.TINYCDP_PARTITIONS, replicationFactor: config.TINYCDP_REPLICATION_FACTOR });
+    const ensured = await ensureTopics(admin, topicSpecs(topics, settings));
+    // An existing topic keeps its partition count (re-partitioning would move profiles between partitions).
+    for (const m of ensured.partitionMismatches) logger.warn(m, 'topic_partitions_differ');
     await admin.disconnect();
     producer = kafka.producer();
     await producer.connect();

@@ -24,9 +24,12 @@ export interface FlagSnapshot {
   /** When this snapshot was last confirmed against Redis (ms). */
   readonly loadedAt: number;
   /**
-   * True when the definitions hash came back completely empty after definitions had been loaded: Redis
-   * lost its data (deletions leave tombstones, so an empty hash is never the result of edits). The last
-   * snapshot is kept and decisions answer defaults with reason ERROR until the state is rebuilt.
+   * True when Redis lost its data: the definitions hash came back completely empty after definitions
+   * had been loaded (deletions leave tombstones, so an empty hash is never the result of edits), or the
+   * state epoch marker (libs/redis `keys.epoch()`) that was there before is gone — which still tells
+   * when a restarted processor has written the definitions again into the emptied Redis. The last
+   * snapshot is kept and decisions answer defaults with reason ERROR until the state is rebuilt (a
+   * rebuild writes a marker again).
    */
   readonly stateLost: boolean;
 }
@@ -38,6 +41,8 @@ export interface FlagSnapshot {
 export interface DefinitionFeed {
   /** Every materialized definition, field `<kind>:<key>` → JSON. May throw (the cache keeps its snapshot). */
   load(): Promise<Record<string, string>>;
+  /** The state epoch marker (null when absent); feeds without one (embedded) leave it out. May throw. */
+  epoch?(): Promise<string | null>;
   /** Starts listening; `onNotice` is called on each change notice (and whenever notices may have been lost). */
   listen(onNotice: () => void): void;
   /** Resolves when the source is reachable, or after `ms`. Never throws. */
@@ -82,6 +87,7 @@ export function redisDefinitionFeed(redis: Redis, keys: RedisKeys, log: Logger):
   let sub: Redis | null = null;
   return {
     load: () => redis.hgetall(keys.definitions()),
+    epoch: () => redis.get(keys.epoch()),
     ready: (ms) => whenReady(redis, ms),
     listen(onNotice) {
       const channel = keys.definitionsChannel();
@@ -143,6 +149,8 @@ export class FlagCache {
   private readonly retryMs: number;
   private readonly loadTimeoutMs: number;
   private readonly log: Logger;
+  /** The epoch marker last seen (null: none seen yet, e.g. decide-only setups without a processor). */
+  private epochSeen: string | null = null;
 
   constructor(private readonly opts: FlagCacheOptions) {
     this.debounceMs = Math.min(opts.debounceMs ?? 50, 100);
@@ -188,8 +196,9 @@ export class FlagCache {
     this.debounce.unref();
   }
 
+  /** Reloads every `retryMs` while nothing is loaded yet or the state is lost (until it is back). */
   private scheduleRetry(): void {
-    if (this.closed || this.retry !== null || this.current !== null) return;
+    if (this.closed || this.retry !== null || (this.current !== null && !this.current.stateLost)) return;
     this.retry = setTimeout(async () => {
       this.retry = null;
       const ok = await this.reload();
@@ -224,22 +233,29 @@ export class FlagCache {
   private async loadOnce(): Promise<boolean> {
     if (this.closed) return false;
     let raw: Record<string, string>;
+    let epoch: string | null | undefined;
     try {
-      raw = await timeout(this.feed.load(), this.loadTimeoutMs, 'definitions load');
+      [raw, epoch] = await timeout(Promise.all([this.feed.load(), this.feed.epoch?.()]), this.loadTimeoutMs, 'definitions load');
     } catch (err) {
       this.opts.metrics?.reloads.labels('error').inc();
       this.log.warn({ err: (err as Error).message }, 'definitions_load_failed');
       return false;
     }
     const now = this.opts.clock.now();
-    if (Object.keys(raw).length === 0 && this.current !== null && hasDefinitions(this.current)) {
-      if (!this.current.stateLost) this.log.error({}, 'definitions_lost_redis_state_missing');
+    const epochGone = epoch === null && this.epochSeen !== null;
+    if (typeof epoch === 'string') this.epochSeen = epoch;
+    const defsGone = Object.keys(raw).length === 0;
+    if ((defsGone || epochGone) && this.current !== null && hasDefinitions(this.current)) {
+      if (!this.current.stateLost) {
+        this.log.error({ definitions_gone: defsGone, epoch_gone: epochGone }, 'definitions_lost_redis_state_missing');
+      }
       this.current = Object.freeze({ ...this.current, stateLost: true, loadedAt: now });
+      this.scheduleRetry();
       return true;
     }
     const parsed = parseDefinitions(raw);
     if (this.current !== null && parsed.etag === this.current.etag) {
-      this.current = { ...this.current, loadedAt: now };
+      this.current = { ...this.current, loadedAt: now, stateLost: false };
       this.opts.metrics?.reloads.labels('unchanged').inc();
       return true;
     }

@@ -9,6 +9,7 @@ import pino from 'pino';
 import { Registry } from 'prom-client';
 import { afterAll, describe, expect, it } from 'vitest';
 import { systemClock } from '@tinycdp/common';
+import { redisKeys } from '@tinycdp/redis';
 import { isolatedRedisPrefix, startPrivateRedis, waitFor, type PrivateRedis } from '@tinycdp/testkit';
 import { createDecideApp, decideRedisOptions, type DecideApp } from './app';
 import { MemoryKeyVerifier, putDefinitions, seedDefinitions, writeSeedProfiles } from './test-fixtures';
@@ -47,6 +48,7 @@ describe('Redis restarted empty under decide', () => {
     const w = client(redis.url);
     await putDefinitions(w, prefix, seedDefinitions());
     await writeSeedProfiles(w, prefix, Date.now());
+    await w.set(redisKeys(prefix).epoch(), 'epoch-1'); // what a processor sets on a fresh state
     app = createDecideApp({
       redis: client(redis.url, decideRedisOptions(50)),
       keys: new MemoryKeyVerifier().add(KEY, 'read'),
@@ -78,5 +80,21 @@ describe('Redis restarted empty under decide', () => {
     console.log(`[redis-wiped] decide after the wipe: ${r.status} ${JSON.stringify(r.body)}`);
     expect(r.status).toBe(200);
     expect(r.body.reason).toBe('ERROR');
+  });
+
+  it('keeps answering ERROR when a restarted processor writes the definitions again (the epoch marker is still gone), and recovers after a rebuild', async () => {
+    const w = client(redis!.url);
+    await putDefinitions(w, prefix, seedDefinitions()); // writes the hash and publishes a notice
+    await new Promise((res) => setTimeout(res, 400));
+    const during = await decide(url);
+    expect(during.status).toBe(200);
+    expect(during.body.reason).toBe('ERROR');
+
+    // A rebuild restores the profiles and writes a new marker.
+    await writeSeedProfiles(w, prefix, Date.now());
+    await w.set(redisKeys(prefix).epoch(), 'epoch-2');
+    await putDefinitions(w, prefix, seedDefinitions());
+    await waitFor(async () => (await decide(url)).body.reason === 'TARGETING_MATCH', { timeoutMs: 5_000 });
+    expect((await decide(url)).body).toMatchObject({ value: true, reason: 'TARGETING_MATCH' });
   });
 });

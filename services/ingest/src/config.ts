@@ -18,6 +18,20 @@ export const IngestConfigSchema = z.object({
     .regex(/^[A-Za-z0-9._-]*$/, 'may only contain letters, digits, ".", "_" and "-"')
     .max(200)
     .default('tinycdp.'),
+  /** Partitions of the topics ingest creates at start-up if missing; existing topics keep theirs. */
+  TINYCDP_PARTITIONS: z.coerce
+    .number({ error: 'must be a whole number from 1 to 1024' })
+    .int('must be a whole number from 1 to 1024')
+    .min(1, 'must be a whole number from 1 to 1024')
+    .max(1024, 'must be a whole number from 1 to 1024')
+    .default(6),
+  /** Replication factor of the topics it creates: use 3 on a real cluster (1 suits a single broker). */
+  TINYCDP_REPLICATION_FACTOR: z.coerce
+    .number({ error: 'must be a whole number from 1 to 32' })
+    .int('must be a whole number from 1 to 32')
+    .min(1, 'must be a whole number from 1 to 32')
+    .max(32, 'must be a whole number from 1 to 32')
+    .default(1),
   // API keys live in Postgres (admin writes them); ingest verifies them there, cached.
   DATABASE_URL: z
     .string({ error: 'is required (postgres://…): ingest verifies API keys against the admin database' })
@@ -31,6 +45,8 @@ export interface IngestConfig {
   readonly kafkaBrokers: readonly string[];
   readonly port: number;
   readonly topicPrefix: string;
+  readonly partitions: number;
+  readonly replicationFactor: number;
   readonly databaseUrl: string;
   readonly logLevel: string;
   readonly schemaRegistryUrl: string | undefined;
@@ -51,6 +67,8 @@ export function loadIngestConfig(env: Readonly<Record<string, string | undefined
     kafkaBrokers: Object.freeze([...c.KAFKA_BROKERS]),
     port: c.PORT,
     topicPrefix: c.TINYCDP_TOPIC_PREFIX,
+    partitions: c.TINYCDP_PARTITIONS,
+    replicationFactor: c.TINYCDP_REPLICATION_FACTOR,
     databaseUrl: c.DATABASE_URL,
     logLevel: c.LOG_LEVEL,
     schemaRegistryUrl: c.SCHEMA_REGISTRY_URL,

@@ -4,7 +4,7 @@ import pino from 'pino';
 import { systemClock } from '@tinycdp/common';
 import { startServer } from '@tinycdp/http';
 import { PgKeyVerifier, PgSqlClient, createPool } from '@tinycdp/postgres';
-import { BatchingProducer, DEFAULT_TOPIC_SETTINGS, PRODUCER_CONFIG, connectSchemaRegistry, ensureTopics, topicNames, topicSpecs } from '@tinycdp/kafka';
+import { BatchingProducer, PRODUCER_CONFIG, connectSchemaRegistry, ensureTopics, topicNames, topicSettingsFromConfig, topicSpecs } from '@tinycdp/kafka';
 import { createIngestApp } from './app';
 import { KafkaSink } from './adapters/kafka-sink';
 import { loadIngestConfig } from './config';
@@ -27,7 +27,9 @@ async function main(): Promise<void> {
   const producer = kafka.producer(PRODUCER_CONFIG);
   await admin.connect();
   const names = topicNames(config.topicPrefix);
-  await ensureTopics(admin, topicSpecs(names, DEFAULT_TOPIC_SETTINGS));
+  const ensured = await ensureTopics(admin, topicSpecs(names, topicSettingsFromConfig(config)));
+  // An existing topic keeps its partition count (re-partitioning would move profiles between partitions).
+  for (const m of ensured.partitionMismatches) logger.warn(m, 'topic_partitions_differ');
   // With a schema registry: register the topic schemas (refuse to start if it fails), write the wire format.
   const schemas = config.schemaRegistryUrl ? await connectSchemaRegistry({ url: config.schemaRegistryUrl, topics: names, clientId: 'tinycdp-ingest' }) : null;
   if (schemas) logger.info({ url: schemas.url, ids: schemas.ids }, 'schema_registry_connected');

@@ -7,7 +7,10 @@ const schema = z.object({
   TINYCDP_TOPIC_PREFIX: z.string().regex(/^[A-Za-z0-9._-]*$/).default('tinycdp.'),
   TINYCDP_REDIS_PREFIX: z.string().regex(/^[A-Za-z0-9._:-]*$/).default('tinycdp:'),
   TINYCDP_PROCESSOR_GROUP: z.string().min(1).default('tinycdp-processor'),
+  /** Partitions of the topics created at start-up if missing; existing topics keep theirs. */
   TINYCDP_PARTITIONS: z.coerce.number().int().min(1).max(1024).default(6),
+  /** Replication factor of the topics it creates: use 3 on a real cluster (1 suits a single broker). */
+  TINYCDP_REPLICATION_FACTOR: z.coerce.number().int().min(1).max(32).default(1),
   TINYCDP_SCHEDULE_INTERVAL_MS: z.coerce.number().int().min(50).max(60_000).default(1000),
   /** Kafka group session timeout; lower values move partitions of a dead instance sooner. */
   TINYCDP_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6000).max(300_000).default(30_000),

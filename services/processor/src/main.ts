@@ -5,7 +5,7 @@ import { Redis } from 'ioredis';
 import pino from 'pino';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { systemClock } from '@tinycdp/common';
-import { DEFAULT_TOPIC_SETTINGS, ensureTopics, topicNames, topicSpecs, connectSchemaRegistry, wireRecordSink } from '@tinycdp/kafka';
+import { ensureTopics, topicNames, topicSettingsFromConfig, topicSpecs, connectSchemaRegistry, wireRecordSink } from '@tinycdp/kafka';
 import { RedisDefinitionCache, RedisProfileStore, RedisRolloutStore, RedisSegmentMembers } from '@tinycdp/redis';
 import { createProcessor } from './app';
 import { KafkaDefinitionSource, KafkaEventSource, kafkaSink } from './consumer/kafka-sources';
@@ -14,6 +14,7 @@ import { parseConfig } from './config';
 import { startProcessorHttp } from './http/server';
 import { EpochGuardedRepository, RedisEpochGuard } from './safety/redis-epoch';
 import { boundedSink } from './safety/bounded-sink';
+import { EpochGuardedRolloutStore, EpochGuardedSegmentMembers } from './safety/epoch-guarded-rollout';
 
 async function main() {
   const config = parseConfig(process.env);
@@ -25,7 +26,10 @@ async function main() {
   const topics = topicNames(config.TINYCDP_TOPIC_PREFIX);
   const admin = kafka.admin();
   await admin.connect();
-  await ensureTopics(admin, topicSpecs(topics, { ...DEFAULT_TOPIC_SETTINGS, partitions: config.TINYCDP_PARTITIONS }));
+  const settings = topicSettingsFromConfig({ partitions: config.TINYCDP_PARTITIONS, replicationFactor: config.TINYCDP_REPLICATION_FACTOR });
+  const ensured = await ensureTopics(admin, topicSpecs(topics, settings));
+  // An existing topic keeps its partition count; the consumer works from the actual one (numPartitions below).
+  for (const m of ensured.partitionMismatches) logger.warn(m, 'topic_partitions_differ');
   const meta = await admin.fetchTopicMetadata({ topics: [topics.events] });
   // A group that never committed replays the log from the beginning: it may (re)create the state epoch.
   const committed = await admin.fetchOffsets({ groupId: config.TINYCDP_PROCESSOR_GROUP, topics: [topics.events] });
@@ -62,9 +66,10 @@ async function main() {
     logger,
     registry,
     scheduleIntervalMs: config.TINYCDP_SCHEDULE_INTERVAL_MS,
-    members: new RedisSegmentMembers(redis, config.TINYCDP_REDIS_PREFIX),
+    // The rollout's lease/checkpoint/fences/status and the membership index: same guard as the profiles.
+    members: new EpochGuardedSegmentMembers(new RedisSegmentMembers(redis, config.TINYCDP_REDIS_PREFIX), epoch),
     rollout: {
-      store: new RedisRolloutStore(redis, config.TINYCDP_REDIS_PREFIX),
+      store: new EpochGuardedRolloutStore(new RedisRolloutStore(redis, config.TINYCDP_REDIS_PREFIX), epoch),
       reader: new KafkaEventLogReader(kafka, topics.events, logger.child({ component: 'backfill' }), {
         groupPrefix: `${config.TINYCDP_PROCESSOR_GROUP}-backfill`,
       }),

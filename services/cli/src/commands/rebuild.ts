@@ -14,9 +14,12 @@ export const rebuildCommand = defineCommand({
 Profile state is a view of the event log; this rebuilds it.
 - Embedded (a \`tinycdp start\` server runs on this data dir): the server replays the log into a
   fresh in-memory state beside the live one and switches over atomically when it has caught up.
-- Redis (KAFKA_BROKERS and REDIS_URL set): stop the processors first. The profile keys under
-  TINYCDP_REDIS_PREFIX are dropped, the log is replayed from the beginning, subscribers get only the
-  segment changes they were not told yet, and the processors' group resumes after the replay.`,
+  (A server whose state is in Redis refuses: stop it and use the Redis path below.)
+- Redis (KAFKA_BROKERS and REDIS_URL set): stop the processors first. The log is replayed from the
+  beginning into staging keys (<TINYCDP_REDIS_PREFIX>rebuild:…), subscribers get only the segment
+  changes they were not told yet, then one MULTI/EXEC replaces the live state with the staged one
+  (decide answers from the old state until then). The processors' group (TINYCDP_PROCESSOR_GROUP)
+  resumes after the replay. Needs a standalone Redis primary (not Redis Cluster).`,
   async run(_args, env, io) {
     const server = findRunningServer(resolveDataDir(env));
     if (server.state === 'running') {

@@ -13,6 +13,7 @@ import {
   PRODUCER_CONFIG,
   ensureTopics,
   topicNames,
+  topicSettingsFromConfig,
   topicSpecs,
   type TopicNames,
 } from '@tinycdp/kafka';
@@ -109,7 +110,10 @@ export async function openLogBackend(config: AllInOneConfig, logger: Logger): Pr
   });
     const admin = kafka.admin();
     await admin.connect();
-    await ensureTopics(admin, topicSpecs(topics, { ...DEFAULT_TOPIC_SETTINGS, partitions: config.TINYCDP_PARTITIONS }));
+    const settings = topicSettingsFromConfig({ partitions: config.TINYCDP_PARTITIONS, replicationFactor: config.TINYCDP_REPLICATION_FACTOR });
+    const ensured = await ensureTopics(admin, topicSpecs(topics, settings));
+    // An existing topic keeps its partition count; numPartitions below is the actual one.
+    for (const m of ensured.partitionMismatches) logger.warn(m, 'topic_partitions_differ');
     const meta = await admin.fetchTopicMetadata({ topics: [topics.events] });
     const numPartitions = meta.topics[0]?.partitions.length ?? config.TINYCDP_PARTITIONS;
     const producer: Producer = kafka.producer(PRODUCER_CONFIG);

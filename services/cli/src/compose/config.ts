@@ -12,7 +12,10 @@ const schema = z.object({
   TINYCDP_ADMIN_KEY: z.string().min(24, 'must be at least 24 characters (it is stored with a fast hash)').optional(),
   TINYCDP_TOPIC_PREFIX: z.string().regex(/^[A-Za-z0-9._-]*$/).default('tinycdp.'),
   TINYCDP_REDIS_PREFIX: z.string().regex(/^[A-Za-z0-9._:-]*$/).default('tinycdp:'),
+  /** Partitions of the Kafka topics created at start-up if missing (the embedded log uses at most 4). */
   TINYCDP_PARTITIONS: z.coerce.number().int().min(1).max(1024).default(6),
+  /** Replication factor of the Kafka topics it creates: use 3 on a real cluster (1 suits a single broker). */
+  TINYCDP_REPLICATION_FACTOR: z.coerce.number().int().min(1).max(32).default(1),
   TINYCDP_PROCESSOR_GROUP: z.string().min(1).default('tinycdp-processor'),
   TINYCDP_MIGRATE: z.enum(['true', 'false', '1', '0']).default('true'),
   PORT: z.coerce.number().int().min(0).max(65535).default(4000),

@@ -66,9 +66,16 @@ export class ProcessorRunner {
     this.live = r;
   }
 
-  /** Rebuilds in-memory state from the log and switches over atomically. No-op with Redis state. */
+  /**
+   * Rebuilds in-memory state from the log and switches over atomically.
+   * @throws Error with Redis state: that rebuild needs this process's processor stopped (`tinycdp rebuild`).
+   */
   rebuild(): Promise<void> {
-    if (this.state.kind !== 'memory') return Promise.resolve();
+    if (this.state.kind !== 'memory') {
+      return Promise.reject(
+        new Error('this server keeps its state in Redis: stop it, then run `tinycdp rebuild` with KAFKA_BROKERS and REDIS_URL set'),
+      );
+    }
     if (this.rebuilding) {
       this.rebuildAgain = true;
       return this.rebuilding;
