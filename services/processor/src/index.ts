@@ -12,6 +12,8 @@ export type { UpdateDeps, UpdateOptions, ProfileWork } from './pipeline/update-p
 export { foldPublished, reconcileWithPublished } from './pipeline/reconcile';
 export type { PublishedProfile } from './pipeline/reconcile';
 export { startProcessorHttp } from './http/server';
+export { RedisEpochGuard, EpochGuardedRepository } from './safety/redis-epoch';
+export { EpochGuardedRolloutStore, EpochGuardedSegmentMembers } from './safety/epoch-guarded-rollout';
 export type {
   DefinitionSource,
   EventLogReader,

@@ -58,6 +58,31 @@ describe('all-in-one on real Kafka, Redis and Postgres', () => {
     const res = await fetch(`${running.url}/health`);
     const body = (await res.json()) as { status: string; checks: Record<string, unknown> };
     expect(res.status).toBe(200);
-    expect(Object.keys(body.checks).sort()).toEqual(['config(postgres)', 'log(kafka)', 'processor', 'state(redis)']);
+    expect(Object.keys(body.checks).sort()).toEqual(['config(postgres)', 'log(kafka)', 'processor', 'state epoch', 'state(redis)']);
   });
+
+  it('pauses the processor when Redis loses the state (epoch guard) instead of writing partial state', async () => {
+    const redis = new Redis(services.redisUrl);
+    try {
+      // Redis "restarted empty": every key under the prefix is gone.
+      const before = await redis.keys(`${redisPrefix}*`);
+      expect(before.some((k) => k.includes('{p:user123}'))).toBe(true);
+      await redis.del(...before);
+      const res = await fetch(`${running.url}/v1/track`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${adminKey}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ userId: 'user123', event: 'purchase', properties: { amount: 5 } }),
+      });
+      expect(res.status).toBe(200);
+      await new Promise((r) => setTimeout(r, 3_000));
+      // Accepted, not applied: a profile holding only this one purchase would be partial state.
+      expect(await redis.keys(`${redisPrefix}*{p:user123}*`)).toEqual([]);
+      const health = await fetch(`${running.url}/health`);
+      const body = (await health.json()) as { checks: Record<string, { status: string }> };
+      expect(health.status).toBe(503);
+      expect(body.checks['state epoch']!.status).toBe('down');
+    } finally {
+      redis.disconnect();
+    }
+  }, 30_000);
 });

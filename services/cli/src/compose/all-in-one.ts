@@ -37,7 +37,7 @@ export async function startAllInOne(env: Record<string, string | undefined>, opt
   await mkdir(dataDir, { recursive: true });
 
   const log = await openLogBackend(config, logger);
-  const state = await openStateBackend(config);
+  const state = await openStateBackend(config, logger);
   const cfg = await openConfigBackend(config, logger);
   logger.info({ log: log.kind, state: state.kind, config: cfg.kind, dataDir }, 'backends_open');
 
@@ -134,6 +134,8 @@ async function health(res: ServerResponse, b: { log: LogBackend; state: StateBac
   await Promise.all([
     probe(`log(${b.log.kind})`, () => b.log.eventSink.ping?.() ?? Promise.resolve()),
     probe(`state(${b.state.kind})`, () => b.state.redis?.ping() ?? Promise.resolve()),
+    // Redis came back empty: the processor pauses until `tinycdp rebuild` (safety/redis-epoch.ts).
+    ...(b.state.epoch ? [probe('state epoch', () => b.state.epoch!.health())] : []),
     probe(`config(${b.cfg.kind})`, () => b.cfg.db.query('SELECT 1')),
     probe('processor', () => b.processor.lag()),
   ]);

@@ -34,6 +34,7 @@ import {
   KafkaDefinitionSource,
   KafkaEventLogReader,
   KafkaEventSource,
+  RedisEpochGuard,
   kafkaSink,
   type DefinitionSource,
   type EventLogReader,
@@ -55,6 +56,8 @@ export interface LogBackend {
   readonly dlq: RecordSink;
   readonly definitionPublisher: { publish(records: readonly { key: string; value: string | null }[]): Promise<void> };
   events(group: string, logger: Logger): EventSource;
+  /** True when `group` has committed offsets on the events topic (a fresh group replays the whole log). */
+  hasCommitted(group: string): Promise<boolean>;
   /** Reads the events topic by partition and offset (backfill of new aggregate series). */
   eventReader(group: string, logger: Logger): EventLogReader;
   definitions(): DefinitionSource;
@@ -82,6 +85,8 @@ export interface StateBackend {
   readonly members: RedisSegmentMembers | MemorySegmentMembers;
   /** Rollout checkpoints, fences and status. */
   readonly rollout: RedisRolloutStore | MemoryRolloutStore;
+  /** Redis state only: the state-loss guard the processor's writes go through (safety/redis-epoch.ts). */
+  readonly epoch: RedisEpochGuard | null;
   /** Admin's profile reader. */
   getProfile(id: string): Promise<ProfileState | null>;
   close(): Promise<void>;
@@ -129,6 +134,10 @@ export async function openLogBackend(config: AllInOneConfig, logger: Logger): Pr
       dlq: kafkaSink(producer, topics.eventsDlq),
       definitionPublisher: new DefinitionsWriter(producer, topics.definitions),
       events: (group, log) => new KafkaEventSource(kafka, topics.events, group, log),
+      async hasCommitted(group) {
+        const committed = await admin.fetchOffsets({ groupId: group, topics: [topics.events] });
+        return committed.some((t) => t.partitions.some((p) => p.offset !== '-1'));
+      },
       eventReader: (group, log) => new KafkaEventLogReader(kafka, topics.events, log, { groupPrefix: `${group}-backfill` }),
       definitions: () => new KafkaDefinitionSource(kafka, topics.definitions),
       async close() {
@@ -156,6 +165,7 @@ export async function openLogBackend(config: AllInOneConfig, logger: Logger): Pr
     dlq: new LogRecordSink(log, topics.eventsDlq),
     definitionPublisher: fileLogDefinitionPublisher(log, topics.definitions),
     events: (group, lg) => new FileLogEventSource(log, topics.events, group, (err) => lg.error({ err }, 'event_batch_failed')),
+    hasCommitted: async (group) => (await log.committed(group, topics.events)).size > 0,
     eventReader: () => new FileLogEventReader(log, topics.events),
     definitions: () => new FileLogDefinitionSource(log, topics.definitions),
     async readChanges() {
@@ -186,17 +196,19 @@ export async function openLogBackend(config: AllInOneConfig, logger: Logger): Pr
   };
 }
 
-export async function openStateBackend(config: AllInOneConfig): Promise<StateBackend> {
+export async function openStateBackend(config: AllInOneConfig, logger: Logger): Promise<StateBackend> {
   const prefix = config.TINYCDP_REDIS_PREFIX;
   if (config.REDIS_URL) {
     const redis = new Redis(config.REDIS_URL, { enableAutoPipelining: true, maxRetriesPerRequest: 3 });
     const repo = new RedisProfileStore(redis, prefix);
+    const epoch = new RedisEpochGuard(redis, prefix, logger.child({ component: 'epoch' }));
     return {
       kind: 'redis',
       repo,
       definitions: new RedisDefinitionCache(redis, prefix),
       members: new RedisSegmentMembers(redis, prefix),
       rollout: new RedisRolloutStore(redis, prefix),
+      epoch,
       redis,
       redisUrl: config.REDIS_URL,
       prefix,
@@ -205,6 +217,7 @@ export async function openStateBackend(config: AllInOneConfig): Promise<StateBac
         return p.rev === 0 ? null : decodeProfile(p.fields, id);
       },
       async close() {
+        epoch.close();
         redis.disconnect();
       },
     };
@@ -216,6 +229,7 @@ export async function openStateBackend(config: AllInOneConfig): Promise<StateBac
     definitions: new MemoryDefinitionCache(),
     members: new MemorySegmentMembers(),
     rollout: new MemoryRolloutStore(),
+    epoch: null,
     redis: null,
     redisUrl: null,
     prefix,

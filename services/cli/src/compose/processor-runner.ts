@@ -2,7 +2,16 @@ import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
 import { systemClock } from '@tinycdp/common';
 import { MemoryProfileRepository } from '@tinycdp/embedded';
-import { createProcessor, foldPublished, reconcileWithPublished, type Processor, type RecordSink } from '@tinycdp/processor';
+import {
+  EpochGuardedRepository,
+  EpochGuardedRolloutStore,
+  EpochGuardedSegmentMembers,
+  createProcessor,
+  foldPublished,
+  reconcileWithPublished,
+  type Processor,
+  type RecordSink,
+} from '@tinycdp/processor';
 import type { LogBackend, StateBackend } from './backends';
 import type { SwappableRepository } from './swappable-repository';
 
@@ -60,6 +69,9 @@ export class ProcessorRunner {
   async start(): Promise<void> {
     const memory = this.state.kind === 'memory';
     if (memory) await this.log.resetGroup?.(this.group);
+    // Redis state: a group that never committed replays the whole log, so it may create the epoch
+    // marker; one that did while the marker is missing means Redis lost the state → pause (guarded writes).
+    await this.state.epoch?.ensure(async () => !(await this.log.hasCommitted(this.group)));
     const r = this.build(this.group, this.state.repo, memory);
     await r.processor.start();
     if (memory) await this.catchUpAndReconcile(r);
@@ -97,10 +109,11 @@ export class ProcessorRunner {
   private build(group: string, repo: StateBackend['repo'], gated: boolean): Running {
     const registry = new Registry();
     const gate = replayGate(this.log.changes, gated);
+    const epoch = this.state.epoch;
     const processor = createProcessor({
       events: this.log.events(group, this.logger.child({ component: 'consumer', group })),
       definitions: this.log.definitions(),
-      repo,
+      repo: epoch ? new EpochGuardedRepository(repo, epoch) : repo,
       changes: gate.sink,
       dlq: this.log.dlq,
       materializer: this.state.definitions,
@@ -109,9 +122,9 @@ export class ProcessorRunner {
       clock: systemClock,
       logger: this.logger.child({ service: 'processor' }),
       registry,
-      members: this.state.members,
+      members: epoch ? new EpochGuardedSegmentMembers(this.state.members, epoch) : this.state.members,
       rollout: {
-        store: this.state.rollout,
+        store: epoch ? new EpochGuardedRolloutStore(this.state.rollout, epoch) : this.state.rollout,
         reader: this.log.eventReader(group, this.logger.child({ component: 'backfill' })),
         index: repo,
       },
