@@ -59,9 +59,22 @@ type Memo = Map<string, Value | typeof IN_PROGRESS>;
 /** The view is its own `EvalEnv` (methods, not per-view closures). */
 class LazyView implements ProfileView, EvalEnv {
   readonly env: EvalEnv = this;
-  private readonly traitMemo: Memo = new Map();
-  private readonly segmentMemo: Memo = new Map();
-  private readonly aggMemo = new Map<string, Value>();
+  // Created on first use: decide builds one view per request and most flags read a few values.
+  private traitMemoMap: Memo | null = null;
+  private segmentMemoMap: Memo | null = null;
+  private aggMemoMap: Map<string, Value> | null = null;
+
+  private get traitMemo(): Memo {
+    return (this.traitMemoMap ??= new Map());
+  }
+
+  private get segmentMemo(): Memo {
+    return (this.segmentMemoMap ??= new Map());
+  }
+
+  private get aggMemo(): Map<string, Value> {
+    return (this.aggMemoMap ??= new Map());
+  }
 
   constructor(
     private readonly state: ProfileState,

@@ -106,19 +106,16 @@ export function decideMetrics(registry: Registry) {
     registers: [registry],
   });
   const flags = new Gauge({ name: 'tinycdp_decide_flags', help: 'Flags in the in-memory plan', registers: [registry] });
-  const observers = new Map<string, (seconds: number) => void>();
+  // Per route, per status class (index 0-5): bound on first use, no key string built per request.
+  const observers = new Map<RouteName, ((seconds: number) => void)[]>();
   return {
     duration,
     /** Observes one request; `status` is bucketed to its class to keep cardinality low. */
     observe(route: RouteName, status: number, seconds: number): void {
-      const cls = Math.floor(status / 100);
-      const id = `${route}|${cls}`;
-      let observe = observers.get(id);
-      if (observe === undefined) {
-        observe = duration.bind({ route, status: `${cls}xx` });
-        observers.set(id, observe);
-      }
-      observe(seconds);
+      const cls = Math.min(5, Math.max(0, Math.floor(status / 100)));
+      let byClass = observers.get(route);
+      if (byClass === undefined) observers.set(route, (byClass = []));
+      (byClass[cls] ??= duration.bind({ route, status: `${cls}xx` }))(seconds);
     },
     decision(reason: DecisionReason): void {
       decided[reason]++;
