@@ -57,6 +57,12 @@ export interface PipelineBenchResult {
   stages_pct: Record<string, number>;
   /** CPU per process during the last timed processor repetition. */
   cpu: CpuReport | null;
+  /**
+   * CPU time of the bench process (the processor under test) per event, µs, in the last timed
+   * repetition: steadier than rates on a shared machine, and independent of how the raw baseline's
+   * fetch rounds fall.
+   */
+  cpu_us_per_event: number | null;
   /** Areas of the profiled run (top 6), % of busy main-thread time. */
   profile_areas: { area: string; self_pct: number }[];
   profile_file: string;
@@ -209,7 +215,7 @@ export async function runPipelineBench(opts: { quick: boolean }): Promise<Pipeli
           '',
           '## I/O stages (last timed run)',
           '',
-          'Wall time spent awaiting each port, summed over handler calls (chunks of 3 partitions overlap, and writes of',
+          'Wall time spent awaiting each port, summed over handler calls (batches of up to 8 partitions overlap, and writes of',
           'one chunk run concurrently, so a stage can exceed 100% of handler time):',
           '',
           '| stage | calls | summed ms | mean ms per call | % of handler time |',
@@ -242,6 +248,7 @@ export async function runPipelineBench(opts: { quick: boolean }): Promise<Pipeli
       baseline_startup_ms: Math.round(median(runs.b.map((r) => r.startupMs))),
       stages_pct: stagesPct,
       cpu: last.cpu,
+      cpu_us_per_event: cpuPerEvent(last.cpu, n),
       profile_areas: areas.slice(0, 6).map((a) => ({ area: a.area, self_pct: a.self_pct })),
       profile_file: 'bench/results/pipeline.cpuprofile',
     };
@@ -251,6 +258,11 @@ export async function runPipelineBench(opts: { quick: boolean }): Promise<Pipeli
     redis.disconnect();
     await deleteTopics(kafka, iso.topicPrefix);
   }
+}
+
+function cpuPerEvent(cpu: CpuReport | null, n: number): number | null {
+  const s = cpu?.processes['bench process (code under test)']?.cpu_s;
+  return s === undefined ? null : round((s * 1e6) / n, 1);
 }
 
 function stagePercents(stages: StageTimes): Record<string, number> {

@@ -3,7 +3,7 @@
  */
 import type { Json } from '@tinycdp/common';
 import type { EventView, WindowUnit } from '@tinycdp/dsl';
-import type { CdpEvent } from '@tinycdp/events';
+import { parseIsoTime, type CdpEvent } from '@tinycdp/events';
 import { fnv1a32 } from './internal/hash';
 import { asNumber, canonicalJson, getPath, pathKey, toJson } from './internal/json';
 import type { Plan, PropertySpec, SeriesSpec } from './plan';
@@ -46,9 +46,9 @@ export function eventViewOf(e: CdpEvent): EventView {
 
 /** Effective event time in ms: `timestamp`, else `receivedAt`, else null (event ignored for time). */
 export function eventTimeOf(e: CdpEvent): number | null {
-  const t = Date.parse(e.timestamp);
+  const t = parseIsoTime(e.timestamp);
   if (Number.isFinite(t)) return t;
-  const r = Date.parse(e.receivedAt);
+  const r = parseIsoTime(e.receivedAt);
   return Number.isFinite(r) ? r : null;
 }
 

@@ -6,5 +6,6 @@ export { isBlockedId, eventKey } from './identity';
 export { validateMessage } from './validate';
 export type { ValidateOptions, ValidationResult } from './validate';
 export { normalizeMessage, effectiveTimestamp } from './normalize';
+export { formatIsoTime, parseIsoTime } from './internal/iso-time';
 export type { NormalizeOptions } from './normalize';
 export { validateSegmentChange, validateDefinitionValue } from './contracts';

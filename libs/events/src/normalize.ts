@@ -1,6 +1,7 @@
 import type { CdpEvent, EventType } from './types';
 import type { RawMessage } from './message';
 import { LIMITS } from './limits';
+import { formatIsoTime, parseCanonicalIso, parseIsoTime } from './internal/iso-time';
 
 export interface NormalizeOptions {
   /** When TinyCDP received the message (ms since epoch, from the caller's clock). */
@@ -32,9 +33,9 @@ export function effectiveTimestamp(
   receivedAt: number,
 ): number {
   let t: number;
-  if (m.timestamp !== undefined) t = Date.parse(m.timestamp);
+  if (m.timestamp !== undefined) t = parseIsoTime(m.timestamp);
   else if (m.sentAt !== undefined && m.originalTimestamp !== undefined) {
-    t = receivedAt - (Date.parse(m.sentAt) - Date.parse(m.originalTimestamp));
+    t = receivedAt - (parseIsoTime(m.sentAt) - parseIsoTime(m.originalTimestamp));
   } else t = receivedAt;
   if (!Number.isFinite(t) || Math.abs(t) > MAX_DATE_MS) return receivedAt;
   return t > receivedAt + LIMITS.maxFutureSkewMs ? receivedAt : t;
@@ -49,10 +50,11 @@ export function normalizeMessage(raw: RawMessage, options: NormalizeOptions): Cd
   const type = options.type ?? raw.type;
   let receivedAt = options.receivedAt;
   if (options.keepReceivedAt && raw.receivedAt !== undefined) {
-    const given = Date.parse(raw.receivedAt);
+    const given = parseIsoTime(raw.receivedAt);
     if (Number.isFinite(given) && Math.abs(given) <= MAX_DATE_MS) receivedAt = given;
   }
   const timestamp = effectiveTimestamp(raw, receivedAt);
+  const receivedIso = formatIsoTime(receivedAt);
   return {
     type,
     messageId: raw.messageId ?? options.newId(),
@@ -65,8 +67,14 @@ export function normalizeMessage(raw: RawMessage, options: NormalizeOptions): Cd
     context: raw.context ?? {},
     previousId: raw.previousId ?? null,
     groupId: raw.groupId ?? null,
-    timestamp: new Date(timestamp).toISOString(),
-    receivedAt: new Date(receivedAt).toISOString(),
+    // A canonical timestamp that was kept is its own ISO text (no new string per event).
+    timestamp:
+      timestamp === receivedAt
+        ? receivedIso
+        : raw.timestamp !== undefined && parseCanonicalIso(raw.timestamp) === timestamp
+          ? raw.timestamp
+          : formatIsoTime(timestamp),
+    receivedAt: receivedIso,
     sentAt: raw.sentAt ?? null,
     originalTimestamp: raw.originalTimestamp ?? null,
   };

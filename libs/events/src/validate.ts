@@ -6,6 +6,7 @@ import { isBlockedId } from './identity';
 import { LIMITS, jsonByteLength } from './limits';
 import { validateEventSchema } from './internal/schemas';
 import { describeAjvErrors, joinPath } from './internal/describe';
+import { parseCanonicalIso } from './internal/iso-time';
 
 export type ValidationResult = { ok: true; message: RawMessage } | { ok: false; errors: FieldError[] };
 
@@ -43,6 +44,13 @@ export function validateMessage(input: unknown, path = '', options: ValidateOpti
   if (!isPlainObject(input)) {
     return { ok: false, errors: [{ path, message: 'must be a JSON object' }] };
   }
+  const fast = acceptWellFormed(input, options);
+  if (fast !== null) return { ok: true, message: fast };
+  return validateFully(input, path, options);
+}
+
+/** `validateMessage` without the fast path (exported for the test that holds the two equal). */
+export function validateFully(input: Record<string, unknown>, path = '', options: ValidateOptions = {}): ValidationResult {
 
   // 1. Structure first: depth and forbidden keys. Bounded recursion, so it is safe on hostile input,
   //    and it must run before anything that recurses without bound (JSON.stringify for the size).
@@ -228,6 +236,97 @@ function renameFields(errors: FieldError[], base: string, renames: Readonly<Reco
   });
 }
 
+// ---------------------------------------------------------------------------------------------------
+// Fast path. Most messages are well formed: canonical UTC times, short ids, plain JSON data. For them
+// the checks above are settled by a few comparisons, without ajv, the error bookkeeping of the
+// structure scan or a second parse of every time. `acceptWellFormed` answers only "certainly valid"
+// (every condition it checks implies the full path's acceptance, and it returns what the full path
+// returns); anything else — including every invalid message — takes the full path, so what is rejected
+// and how it is reported cannot differ.
+
+/** Upper bound of the compact UTF-8 JSON size of plain JSON data, or -1 for anything the full path
+ *  must look at (non-finite numbers, forbidden keys, too deep, non-plain objects, undefined …). */
+function plainBound(value: unknown, depth: number): number {
+  switch (typeof value) {
+    case 'string':
+      return 2 + MAX_BYTES_PER_UNIT * value.length;
+    case 'number':
+      return Number.isFinite(value) ? MAX_NUMBER_BYTES : -1;
+    case 'boolean':
+      return 5;
+    case 'object':
+      break;
+    default:
+      return -1;
+  }
+  if (value === null) return 4;
+  if (depth > LIMITS.maxDepth || typeof (value as { toJSON?: unknown }).toJSON === 'function') return -1;
+  if (Array.isArray(value)) {
+    let n = 2 + value.length;
+    for (let i = 0; i < value.length; i++) {
+      const b = plainBound(value[i], depth + 1);
+      if (b < 0) return -1;
+      n += b;
+    }
+    return n;
+  }
+  const proto: unknown = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) return -1;
+  let n = 2;
+  for (const key in value) {
+    if (!Object.prototype.hasOwnProperty.call(value, key)) return -1;
+    if (FORBIDDEN_KEYS.has(key)) return -1;
+    const b = plainBound((value as Record<string, unknown>)[key], depth + 1);
+    if (b < 0) return -1;
+    n += 4 + MAX_BYTES_PER_UNIT * key.length + b;
+  }
+  return n;
+}
+
+/** Absent, or a string of `min`..`max` UTF-16 units (so of at most `max` code points: what the schema counts). */
+function optionalText(v: unknown, min: number, max: number): boolean {
+  return v === undefined || v === null || (typeof v === 'string' && v.length >= min && v.length <= max);
+}
+
+function optionalObject(v: unknown): boolean {
+  return v === undefined || v === null || isPlainObject(v);
+}
+
+/** Absent, or a canonical UTC time (which the schema's date-time format and Date.parse both accept). */
+function optionalTime(v: unknown): boolean {
+  return v === undefined || v === null || (typeof v === 'string' && !Number.isNaN(parseCanonicalIso(v)));
+}
+
+/** An id the schema and the placeholder rule accept (absent is fine). */
+function optionalId(v: unknown): boolean {
+  return v === undefined || v === null || (typeof v === 'string' && v.length >= 1 && v.length <= LIMITS.maxIdLength && !isBlockedId(v));
+}
+
+/** The message as the full path would return it, when it is certainly valid; else null (exported for tests). */
+export function acceptWellFormed(m: Record<string, unknown>, options: ValidateOptions): RawMessage | null {
+  if (options.shortForm && 'externalId' in m) return null;
+  const type = m['type'];
+  if (!isEventType(type) || (options.type !== undefined && type !== options.type)) return null;
+  const userId = m['userId'];
+  const anonymousId = m['anonymousId'];
+  if (typeof userId !== 'string' && typeof anonymousId !== 'string') return null;
+  if (!optionalId(userId) || !optionalId(anonymousId) || !optionalId(m['previousId'])) return null;
+  const groupId = m['groupId'];
+  if (!optionalText(groupId, 1, LIMITS.maxIdLength) || !optionalText(m['messageId'], 1, LIMITS.maxIdLength)) return null;
+  const event = m['event'];
+  if (!optionalText(event, 1, LIMITS.maxEventNameLength) || !optionalText(m['name'], 0, LIMITS.maxEventNameLength)) return null;
+  if (type === 'track' && typeof event !== 'string') return null;
+  if (type === 'alias' && typeof m['previousId'] !== 'string') return null;
+  if (type === 'group' && typeof groupId !== 'string') return null;
+  if (!optionalObject(m['properties']) || !optionalObject(m['traits']) || !optionalObject(m['context'])) return null;
+  if (!optionalTime(m['timestamp']) || !optionalTime(m['sentAt']) || !optionalTime(m['originalTimestamp']) || !optionalTime(m['receivedAt'])) {
+    return null;
+  }
+  const bound = plainBound(m, 1);
+  if (bound < 0 || bound > (options.maxBytes ?? LIMITS.maxMessageBytes)) return null;
+  return toRawMessage(m);
+}
+
 function str(v: unknown): string | undefined {
   return typeof v === 'string' ? v : undefined;
 }
@@ -239,23 +338,23 @@ function obj(v: unknown): Record<string, unknown> | undefined {
 function toRawMessage(m: Record<string, unknown>): RawMessage {
   const type = m['type'];
   if (!isEventType(type)) throw new Error('unreachable: schema guarantees type'); // validated above
+  // Straight-line (no per-call closure): this runs for every event the processor reads.
   const out: { -readonly [K in keyof RawMessage]: RawMessage[K] } = { type };
-  const set = <K extends keyof RawMessage>(k: K, v: RawMessage[K] | undefined): void => {
-    if (v !== undefined) out[k] = v;
-  };
-  set('userId', str(m['userId']));
-  set('anonymousId', str(m['anonymousId']));
-  set('event', str(m['event']));
-  set('name', str(m['name']));
-  set('properties', obj(m['properties']));
-  set('traits', obj(m['traits']));
-  set('context', obj(m['context']));
-  set('messageId', str(m['messageId']));
-  set('timestamp', str(m['timestamp']));
-  set('sentAt', str(m['sentAt']));
-  set('originalTimestamp', str(m['originalTimestamp']));
-  set('receivedAt', str(m['receivedAt']));
-  set('previousId', str(m['previousId']));
-  set('groupId', str(m['groupId']));
+  let s: string | undefined;
+  let o: Record<string, unknown> | undefined;
+  if ((s = str(m['userId'])) !== undefined) out.userId = s;
+  if ((s = str(m['anonymousId'])) !== undefined) out.anonymousId = s;
+  if ((s = str(m['event'])) !== undefined) out.event = s;
+  if ((s = str(m['name'])) !== undefined) out.name = s;
+  if ((o = obj(m['properties'])) !== undefined) out.properties = o;
+  if ((o = obj(m['traits'])) !== undefined) out.traits = o;
+  if ((o = obj(m['context'])) !== undefined) out.context = o;
+  if ((s = str(m['messageId'])) !== undefined) out.messageId = s;
+  if ((s = str(m['timestamp'])) !== undefined) out.timestamp = s;
+  if ((s = str(m['sentAt'])) !== undefined) out.sentAt = s;
+  if ((s = str(m['originalTimestamp'])) !== undefined) out.originalTimestamp = s;
+  if ((s = str(m['receivedAt'])) !== undefined) out.receivedAt = s;
+  if ((s = str(m['previousId'])) !== undefined) out.previousId = s;
+  if ((s = str(m['groupId'])) !== undefined) out.groupId = s;
   return out;
 }

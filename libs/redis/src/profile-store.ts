@@ -1,7 +1,26 @@
 import type { Redis } from 'ioredis';
 import { AppError } from '@tinycdp/common';
 import { redisKeys, type RedisKeys } from './keys';
-import { withScripts } from './scripts';
+import { runScript, withScripts } from './scripts';
+
+
+/**
+ * The string with lone surrogates replaced by U+FFFD: the bytes a plain command argument would have
+ * been written as (so stored values and ids do not depend on how they were sent), and text that
+ * Redis' cjson can decode (it rejects lone surrogate escapes, which JSON.stringify writes).
+ */
+function wellFormed(s: string): string {
+  const w = s as unknown as WellFormedString;
+  return w.isWellFormed() ? s : w.toWellFormed();
+}
+interface WellFormedString {
+  isWellFormed(): boolean;
+  toWellFormed(): string;
+}
+function wellFormedAll(list: readonly string[]): readonly string[] {
+  for (const s of list) if (!(s as unknown as WellFormedString).isWellFormed()) return list.map(wellFormed);
+  return list;
+}
 
 /** A profile as stored: the engine codec's fields plus the storage revision used for compare-and-set. */
 export interface StoredProfile {
@@ -54,69 +73,62 @@ export class RedisProfileStore {
     this.keys = redisKeys(prefix);
   }
 
-  /** Loads profiles (one pipeline) and which of the given message ids each has already applied. */
+  /**
+   * Loads profiles and which of the given message ids each has already applied: one load-profile.lua
+   * call per profile (state, outbox and applied ids together), all sent in one batch.
+   */
   async load(
     requests: readonly { id: string; messageIds?: readonly string[] }[],
   ): Promise<Map<string, LoadedProfile>> {
-    const pipe = this.redis.pipeline();
-    for (const r of requests) {
-      pipe.hgetall(this.keys.profile(r.id));
-      pipe.lrange(this.keys.outbox(r.id), 0, -1);
-      if (r.messageIds && r.messageIds.length > 0) pipe.zmscore(this.keys.messageIds(r.id), ...r.messageIds);
-    }
-    let results: [Error | null, unknown][] | null;
+    const replies = requests.map((r) =>
+      runScript(this.redis, 'loadProfile', [this.keys.profile(r.id), this.keys.outbox(r.id), this.keys.messageIds(r.id)], [
+        r.messageIds && r.messageIds.length > 0 ? JSON.stringify(wellFormedAll(r.messageIds)) : '[]',
+      ]),
+    );
+    let all: unknown[];
     try {
-      results = await pipe.exec();
+      all = await Promise.all(replies);
     } catch (err) {
       throw wrap(err, 'load');
     }
-    if (!results) throw wrap(new Error('pipeline aborted'), 'load');
     const out = new Map<string, LoadedProfile>();
-    let i = 0;
-    for (const r of requests) {
-      const [err, raw] = results[i++]!;
-      if (err) throw wrap(err, 'load');
-      const [perr, pending] = results[i++]!;
-      if (perr) throw wrap(perr, 'load');
-      const fields = { ...(raw as Record<string, string>) };
-      const rev = Number(fields._rev ?? 0);
-      delete fields._rev;
-      const seen = new Set<string>();
-      if (r.messageIds && r.messageIds.length > 0) {
-        const [zerr, scores] = results[i++]!;
-        if (zerr) throw wrap(zerr, 'load');
-        (scores as (string | null)[]).forEach((s, j) => {
-          if (s !== null) seen.add(r.messageIds![j]!);
-        });
+    for (let n = 0; n < requests.length; n++) {
+      const r = requests[n]!;
+      const [flat, pending, flags] = all[n] as [string[], string[], number[]];
+      const fields: Record<string, string> = {};
+      let rev = 0;
+      for (let i = 0; i < flat.length; i += 2) {
+        const name = flat[i]!;
+        if (name === '_rev') rev = Number(flat[i + 1]);
+        else if (name === '__proto__') Object.defineProperty(fields, name, { value: flat[i + 1], configurable: true, enumerable: true, writable: true });
+        else fields[name] = flat[i + 1]!;
       }
-      out.set(r.id, { fields, rev, seen, pending: pending as string[] });
+      const seen = new Set<string>();
+      const ids = r.messageIds;
+      if (ids) for (let i = 0; i < flags.length; i++) if (flags[i] === 1) seen.add(ids[i]!);
+      out.set(r.id, { fields, rev, seen, pending });
     }
     return out;
   }
 
-  /** Compare-and-set write of one profile; returns every pending (unpublished) change on success. */
+  /**
+   * Compare-and-set write of one profile; returns every pending (unpublished) change on success. A new
+   * profile (expectedRev 0) is added to the profile index in the same round trip.
+   */
   async write(w: ProfileWrite, now: number): Promise<WriteResult> {
-    const setPairs = Object.entries(w.set).flat();
-    const args: (string | number)[] = [
-      this.keys.profile(w.id),
-      this.keys.outbox(w.id),
-      this.keys.messageIds(w.id),
-      w.expectedRev,
-      now,
-      MESSAGE_ID_RETENTION_MS,
-      setPairs.length / 2,
-      ...setPairs,
-      w.del.length,
-      ...w.del,
-      w.messageIds.length,
-      ...w.messageIds,
-      w.changes.length,
-      ...w.changes,
-    ];
+    const set: string[] = [];
+    for (const k in w.set) set.push(wellFormed(k), wellFormed(w.set[k]!));
+    const data = JSON.stringify([set, wellFormedAll(w.del), wellFormedAll(w.messageIds), wellFormedAll(w.changes)]);
+    const args: (string | number)[] = [w.expectedRev, now, MESSAGE_ID_RETENTION_MS, data];
     let res: unknown;
     try {
-      res = await this.redis.applyProfile(...args);
-      if (w.expectedRev === 0) await this.redis.sadd(this.keys.profileIndex(), w.id);
+      const applied = runScript(this.redis, 'applyProfile', [this.keys.profile(w.id), this.keys.outbox(w.id), this.keys.messageIds(w.id)], args);
+      // Sent with the write, not after it: if the compare-and-set fails, the profile exists anyway
+      // (someone else created it), so the index entry is right either way.
+      const indexed = w.expectedRev === 0 ? this.redis.sadd(this.keys.profileIndex(), w.id) : null;
+      indexed?.catch(() => undefined);
+      res = await applied;
+      await indexed;
     } catch (err) {
       throw wrap(err, 'write');
     }
@@ -187,9 +199,21 @@ export class RedisProfileStore {
   async schedule(entries: readonly { partition: number; id: string; dueAt: number | null }[]): Promise<void> {
     if (entries.length === 0) return;
     const pipe = this.redis.pipeline();
-    for (const e of entries) {
-      if (e.dueAt === null) pipe.zrem(this.keys.schedule(e.partition), e.id);
-      else pipe.zadd(this.keys.schedule(e.partition), e.dueAt, e.id);
+    // Consecutive entries of one partition and kind go in one ZADD / ZREM (in order, so the last entry
+    // of an id still wins): a batch's profiles mostly share a partition.
+    for (let i = 0; i < entries.length; ) {
+      const e = entries[i]!;
+      const remove = e.dueAt === null;
+      const args: (string | number)[] = [];
+      let j = i;
+      for (; j < entries.length && entries[j]!.partition === e.partition && (entries[j]!.dueAt === null) === remove; j++) {
+        const x = entries[j]!;
+        if (remove) args.push(x.id);
+        else args.push(x.dueAt!, x.id);
+      }
+      if (remove) pipe.zrem(this.keys.schedule(e.partition), ...args);
+      else pipe.zadd(this.keys.schedule(e.partition), ...args);
+      i = j;
     }
     try {
       await pipe.exec();

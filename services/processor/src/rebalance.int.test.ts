@@ -49,6 +49,8 @@ function startMember(name: string): Member {
   const child = spawn(process.execPath, ['--import', 'tsx', mainTs], {
     env: {
       ...process.env,
+      // Plain JSON on the topics (this test reads changes as JSON), even where the shell exported a registry.
+      SCHEMA_REGISTRY_URL: undefined,
       KAFKA_BROKERS: services.kafkaBrokers.join(','),
       REDIS_URL: services.redisUrl,
       TINYCDP_TOPIC_PREFIX: prefix,

@@ -9,11 +9,13 @@
   ARGV[1]  expected revision (the `_rev` field read with the state; "0" when the profile was absent)
   ARGV[2]  now, ms since epoch (score for message ids)
   ARGV[3]  message id retention, ms (ids older than now - retention are dropped)
-  ARGV[4]  nSet: number of field/value pairs that follow
-  ARGV[5 .. 4+2*nSet]           field, value, field, value …
-  ARGV[next]  nDel, then nDel field names to delete
-  ARGV[next]  nIds, then nIds message ids
-  ARGV[next]  nChanges, then nChanges segment-change JSON strings (appended to the outbox)
+  ARGV[4]  JSON array of four string arrays (one argument instead of one per string: building and
+           sending each argument costs the client more than this decode costs Redis):
+             [ [field, value, field, value, …],   fields to set
+               [field, …],                         fields to delete
+               [messageId, …],                     message ids applied by this write
+               [changeJson, …] ]                   segment changes appended to the outbox
+           Strings must be well-formed UTF-16 on the client (cjson rejects lone surrogate escapes).
 
   Returns: { newRevision, outboxEntry1, outboxEntry2, … } (every pending change, old and new), or
            { -1, currentRevision } when the revision did not match (caller reloads and retries).
@@ -23,46 +25,47 @@ if rev ~= tonumber(ARGV[1]) then
   return { -1, rev }
 end
 
-local i = 4
-local nSet = tonumber(ARGV[i]); i = i + 1
-if nSet > 0 then
-  local args = {}
-  for j = 0, 2 * nSet - 1 do args[#args + 1] = ARGV[i + j] end
-  redis.call('HSET', KEYS[1], unpack(args))
-end
-i = i + 2 * nSet
+local data = cjson.decode(ARGV[4])
+local set, del, ids, changes = data[1], data[2], data[3], data[4]
 
-local nDel = tonumber(ARGV[i]); i = i + 1
-if nDel > 0 then
-  local args = {}
-  for j = 0, nDel - 1 do args[#args + 1] = ARGV[i + j] end
-  redis.call('HDEL', KEYS[1], unpack(args))
+-- Calls `cmd key list[…]` in slices of at most 1000 arguments (Lua's unpack has a small stack limit,
+-- and one write may carry thousands of message ids); `step` keeps field/value pairs together.
+local function sliced(cmd, key, list, step)
+  local n = #list
+  local i = 1
+  while i <= n do
+    local j = math.min(i + 999, n)
+    j = j - ((j - i + 1) % step)
+    redis.call(cmd, key, unpack(list, i, j))
+    i = j + 1
+  end
 end
-i = i + nDel
+
+sliced('HSET', KEYS[1], set, 2)
+sliced('HDEL', KEYS[1], del, 1)
 
 local newRev = rev + 1
 redis.call('HSET', KEYS[1], '_rev', newRev)
 
 local now = tonumber(ARGV[2])
-local nIds = tonumber(ARGV[i]); i = i + 1
+local nIds = #ids
 if nIds > 0 then
-  local args = {}
-  for j = 0, nIds - 1 do
-    args[#args + 1] = now
-    args[#args + 1] = ARGV[i + j]
+  local j = 1
+  while j <= nIds do
+    local last = math.min(j + 499, nIds)
+    local args = {}
+    for k = j, last do
+      args[#args + 1] = now
+      args[#args + 1] = ids[k]
+    end
+    redis.call('ZADD', KEYS[3], unpack(args))
+    j = last + 1
   end
-  redis.call('ZADD', KEYS[3], unpack(args))
   redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now - tonumber(ARGV[3]))
   redis.call('PEXPIRE', KEYS[3], tonumber(ARGV[3]))
 end
-i = i + nIds
 
-local nChanges = tonumber(ARGV[i]); i = i + 1
-if nChanges > 0 then
-  local args = {}
-  for j = 0, nChanges - 1 do args[#args + 1] = ARGV[i + j] end
-  redis.call('RPUSH', KEYS[2], unpack(args))
-end
+sliced('RPUSH', KEYS[2], changes, 1)
 
 local out = { newRev }
 local pending = redis.call('LRANGE', KEYS[2], 0, -1)

@@ -20,6 +20,9 @@ export function kafkaSink(producer: Producer, topic: string): RecordSink {
   };
 }
 
+/** Events per handler call (one Redis load and one write per touched profile per call). */
+export const DEFAULT_CHUNK_SIZE = 10_000;
+
 /**
  * The consumer-group edge of the processor. Offsets are resolved (and so committed) only after the
  * handler resolved, i.e. after state, change events and DLQ records are durable. A thrown
@@ -34,8 +37,12 @@ export class KafkaEventSource implements EventSource {
     private readonly groupId: string,
     private readonly logger: Logger,
     // Large chunks: more events per profile per compare-and-set write (the dominant cost is per profile).
-    private readonly chunkSize = 2000,
+    // A full fetch of one partition (4 MB, processorConsumerConfig) is about 9,000 events: one chunk.
+    private readonly chunkSize = DEFAULT_CHUNK_SIZE,
     private readonly sessionTimeoutMs = 30_000,
+    // Every partition of an instance in flight at once (up to this many): while one batch waits on
+    // Redis or Kafka, another computes. kafkajs fetches again only when all batches of a fetch are done.
+    private readonly partitionsConsumedConcurrently = 8,
   ) {}
 
   async start(handler: (messages: readonly LogMessage[]) => Promise<void>, onAssignment: (partitions: number[]) => void) {
@@ -54,7 +61,7 @@ export class KafkaEventSource implements EventSource {
     await consumer.run({
       autoCommit: true,
       eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: 3,
+      partitionsConsumedConcurrently: this.partitionsConsumedConcurrently,
       eachBatch: async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale }) => {
         for (let i = 0; i < batch.messages.length; i += this.chunkSize) {
           if (!isRunning() || isStale()) return;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { AppError } from '@tinycdp/common';
-import { decodeMessage, decodeMessageWith } from './decode';
+import { decodeMessage, decodeMessageSyncWhenPossible, decodeMessageWith } from './decode';
 import type { LogMessage } from '../ports';
 
 const msg = (value: Buffer | string): LogMessage => ({
@@ -39,5 +39,42 @@ describe('decodeMessageWith', () => {
         throw new AppError('unavailable', 'registry down', { retriable: true });
       }),
     ).rejects.toMatchObject({ code: 'unavailable' });
+  });
+});
+
+describe('decodeMessageSyncWhenPossible', () => {
+  it('answers synchronously for a synchronous decoder, with what decodeMessage gives', () => {
+    const r = decodeMessageSyncWhenPossible(msg(track), 't', 0);
+    expect(r).not.toBeInstanceOf(Promise);
+    expect(r).toEqual(decodeMessage(msg(track), 't', 0));
+    expect(decodeMessageSyncWhenPossible(msg('{'), 't', 0)).toMatchObject({ kind: 'dlq', reason: expect.stringMatching(/^value is not JSON/) });
+  });
+
+  it('gives the position id to a message without messageId, and keeps an own one', () => {
+    const own = decodeMessageSyncWhenPossible(msg(JSON.stringify({ type: 'track', userId: 'u1', event: 'e', messageId: 'm-1' })), 't', 0);
+    expect(own).toMatchObject({ kind: 'ok', event: { messageId: 'm-1' } });
+    expect(decodeMessageSyncWhenPossible(msg(track), 'topic', 0)).toMatchObject({ kind: 'ok', event: { messageId: 'topic/0/5' } });
+  });
+
+  it('returns a promise for an asynchronous decoder, and throws or rejects retriable faults the same way', async () => {
+    const pending = decodeMessageSyncWhenPossible(msg('x'), 't', 0, async () => JSON.parse(track));
+    expect(pending).toBeInstanceOf(Promise);
+    expect(await pending).toEqual(decodeMessage(msg(track), 't', 0));
+    const fault = new AppError('unavailable', 'registry down', { retriable: true });
+    expect(() =>
+      decodeMessageSyncWhenPossible(msg('x'), 't', 0, () => {
+        throw fault;
+      }),
+    ).toThrow(fault);
+    await expect(
+      decodeMessageSyncWhenPossible(msg('x'), 't', 0, async () => {
+        throw fault;
+      }),
+    ).rejects.toBe(fault);
+    expect(
+      await decodeMessageSyncWhenPossible(msg('x'), 't', 0, async () => {
+        throw new AppError('validation_failed', 'unknown schema id 3');
+      }),
+    ).toEqual({ kind: 'dlq', reason: 'unknown schema id 3' });
   });
 });

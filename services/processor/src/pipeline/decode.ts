@@ -56,16 +56,46 @@ export async function decodeMessageWith(
   now: number,
   decodeValue: ValueDecoder = decodeJsonValue,
 ): Promise<DecodeResult> {
+  return decodeMessageSyncWhenPossible(m, topic, now, decodeValue);
+}
+
+/**
+ * `decodeMessageWith` without a promise per message when `decodeValue` answers synchronously (plain
+ * JSON, a wire-format value whose schema is cached): a batch of thousands of messages then decodes
+ * in one go instead of one microtask hop each. Same results and the same throws (a retriable
+ * AppError from `decodeValue` is thrown, or rejected when it came asynchronously).
+ */
+export function decodeMessageSyncWhenPossible(
+  m: LogMessage,
+  topic: string,
+  now: number,
+  decodeValue: ValueDecoder = decodeJsonValue,
+): DecodeResult | Promise<DecodeResult> {
   const early = checkSize(m);
   if (early) return early;
   let input: unknown;
   try {
-    input = await decodeValue(m.value!);
+    input = decodeValue(m.value!);
   } catch (err) {
-    if (isAppError(err) && err.retriable) throw err;
-    return { kind: 'dlq', reason: reasonOf(err) };
+    return failed(err);
+  }
+  if (isPromiseLike(input)) {
+    return Promise.resolve(input).then(
+      (value) => toEvent(value, m, topic, now),
+      (err: unknown) => failed(err),
+    );
   }
   return toEvent(input, m, topic, now);
+}
+
+function isPromiseLike(v: unknown): v is PromiseLike<unknown> {
+  return typeof v === 'object' && v !== null && typeof (v as { then?: unknown }).then === 'function';
+}
+
+/** A bad value is a DLQ outcome; a retriable infrastructure fault is thrown (the batch is retried). */
+function failed(err: unknown): DecodeResult {
+  if (isAppError(err) && err.retriable) throw err;
+  return { kind: 'dlq', reason: reasonOf(err) };
 }
 
 function checkSize(m: LogMessage): DecodeResult | null {
@@ -89,7 +119,18 @@ function toEvent(input: unknown, m: LogMessage, topic: string, now: number): Dec
   const receivedAt = Number(m.timestamp);
   const event = normalizeMessage(v.message, {
     receivedAt: Number.isFinite(receivedAt) && receivedAt > 0 ? receivedAt : now,
-    newId: () => `${topic}/${m.partition}/${m.offset}`,
+    // A closure only for messages without an id (creating one per message shows in profiles).
+    newId: v.message.messageId === undefined ? () => positionId(topic, m) : hasOwnId,
   });
   return { kind: 'ok', event };
+}
+
+/** The deterministic id of a message without `messageId`: its log position. */
+function positionId(topic: string, m: LogMessage): string {
+  return `${topic}/${m.partition}/${m.offset}`;
+}
+
+/** Never called: normalizeMessage asks for an id only when the message has none. */
+function hasOwnId(): string {
+  throw new Error('unreachable: the message has its own messageId');
 }

@@ -3,7 +3,7 @@ import type { CdpEvent } from '@tinycdp/events';
 import type { LogMessage, OutRecord, ProfileRepository, RecordSink } from '../ports';
 import type { LiveFences } from '../rollout/live-fences';
 import { skipsFor } from '../rollout/live-fences';
-import { decodeMessageWith, type ValueDecoder } from './decode';
+import { decodeMessageSyncWhenPossible, type ValueDecoder } from './decode';
 import { updateProfiles, type ProfileWork, type UpdateDeps, type UpdateStats } from './update-profiles';
 
 export interface BatchDeps extends UpdateDeps {
@@ -32,12 +32,20 @@ export interface BatchResult extends UpdateStats {
 export async function processBatch(deps: BatchDeps, messages: readonly LogMessage[], now: number): Promise<BatchResult> {
   const dead: OutRecord[] = [];
   const events: CdpEvent[] = [];
-  const positioned: { messageId: string; partition: number; offset: number }[] = [];
+  // Log position of each decoded event (parallel to `events`), and the first one per partition.
+  const partitions: number[] = [];
+  const offsets: number[] = [];
+  const first = new Map<number, number>();
   for (const m of messages) {
-    const r = await decodeMessageWith(m, deps.topic, now, deps.decodeValue);
+    const d = decodeMessageSyncWhenPossible(m, deps.topic, now, deps.decodeValue);
+    const r = d instanceof Promise ? await d : d;
     if (r.kind === 'ok') {
+      const offset = Number(m.offset);
       events.push(r.event);
-      positioned.push({ messageId: r.event.messageId, partition: m.partition, offset: Number(m.offset) });
+      partitions.push(m.partition);
+      offsets.push(offset);
+      const f = first.get(m.partition);
+      if (f === undefined || offset < f) first.set(m.partition, offset);
     } else {
       dead.push({
         key: m.key ?? '',
@@ -58,12 +66,22 @@ export async function processBatch(deps: BatchDeps, messages: readonly LogMessag
   // One plan for the whole batch, with its fences resolved before anything is applied.
   const plan = deps.plan();
   const fences = new Map<number, Map<string, number>>();
+  let fenced = false;
   if (deps.fences && plan.series.length > 0) {
-    const first = new Map<number, number>();
-    for (const p of positioned) if (!first.has(p.partition) || p.offset < first.get(p.partition)!) first.set(p.partition, p.offset);
-    for (const [partition, offset] of first) fences.set(partition, await deps.fences.above(plan, partition, offset));
+    for (const [partition, offset] of first) {
+      const above = await deps.fences.above(plan, partition, offset);
+      fences.set(partition, above);
+      if (above.size > 0) fenced = true;
+    }
   }
-  const skips = skipsFor(positioned, fences);
+  // Skips exist only while some fence lies above this batch (a backfill in progress): only then is
+  // the per-event position list built.
+  const skips = fenced
+    ? skipsFor(
+        events.map((e, i) => ({ messageId: e.messageId, partition: partitions[i]!, offset: offsets[i]! })),
+        fences,
+      )
+    : undefined;
 
   const work = await routeToProfiles(deps.repo, events);
   const stats = await updateProfiles(deps, work, now, 'event', { plan, ...(skips ? { skips } : {}) });

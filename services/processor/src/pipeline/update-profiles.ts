@@ -60,8 +60,9 @@ export interface UpdateStats {
 const MAX_CAS_ATTEMPTS = 8;
 
 /**
- * Applies work to profiles: load (one pipeline), compute with the pure engine, compare-and-set write
- * (state + dedupe ids + outbox in one Lua call), publish every pending change, ack it, reschedule.
+ * Applies work to profiles: load (one load-profile.lua call per profile, all sent together), compute
+ * with the pure engine, compare-and-set write (state + dedupe ids + outbox in one Lua call), publish
+ * every pending change and ack it, reschedule (alongside the publication).
  * Safe to repeat: applied message ids are skipped, pending changes are re-published with their
  * original `sequence`. Throws only for infrastructure faults (the caller retries the whole batch).
  */
@@ -121,8 +122,7 @@ export async function updateProfiles(
         if (options.pruneSeries) for (const sid of options.pruneSeries) delete evaluated.state.series[sid];
         const diff = encodedFieldsDiff(stored.fields, encodeProfile(evaluated.state));
         const changes = evaluated.changes.map(serializeChange);
-        const dirty =
-          Object.keys(diff.set).length > 0 || diff.del.length > 0 || changes.length > 0 || fresh.length > 0;
+        const dirty = fresh.length > 0 || changes.length > 0 || diff.del.length > 0 || hasKeys(diff.set);
 
         if (!dirty) {
           published.push({ id, pending: stored.pending });
@@ -158,15 +158,27 @@ export async function updateProfiles(
   }
 
   const records = published.flatMap((p) => p.pending.map((value) => ({ key: p.id, value })));
-  if (records.length > 0) {
-    await deps.changes.send(records);
-    // Before the ack: a crash in between re-publishes these changes and so re-applies them here too.
-    if (deps.members) await deps.members.apply(records.map((r) => membershipOf(r.value)).filter((c) => c !== null));
-    await deps.repo.ackPending(published.filter((p) => p.pending.length > 0).map((p) => ({ id: p.id, count: p.pending.length })));
-  }
-  for (const anon of removals) await deps.repo.remove(anon);
-  await deps.repo.schedule(schedule);
+  const publish = async () => {
+    if (records.length > 0) {
+      await deps.changes.send(records);
+      // Before the ack: a crash in between re-publishes these changes and so re-applies them here too.
+      if (deps.members) await deps.members.apply(records.map((r) => membershipOf(r.value)).filter((c) => c !== null));
+      await deps.repo.ackPending(published.filter((p) => p.pending.length > 0).map((p) => ({ id: p.id, count: p.pending.length })));
+    }
+    for (const anon of removals) await deps.repo.remove(anon);
+  };
+  // The schedule depends only on the written state, not on the publication: both are under way at
+  // once, and the caller commits offsets only after both are durable.
+  const scheduled = deps.repo.schedule(schedule);
+  scheduled.catch(() => undefined); // awaited below; a failure of publish() must not leave it unhandled
+  await publish();
+  await scheduled;
   return stats;
+}
+
+function hasKeys(o: object): boolean {
+  for (const k in o) if (Object.prototype.hasOwnProperty.call(o, k)) return true;
+  return false;
 }
 
 /** Exits every segment of a profile that is about to disappear; returns its pending changes. */
@@ -187,10 +199,11 @@ async function retire(repo: ProfileRepository, id: string, now: number): Promise
 }
 
 function dedupe(events: readonly CdpEvent[], seen: ReadonlySet<string>): CdpEvent[] {
-  const ids = new Set(seen);
+  if (events.length === 1 && seen.size === 0) return [events[0]!];
+  const ids = new Set<string>();
   const out: CdpEvent[] = [];
   for (const e of events) {
-    if (ids.has(e.messageId)) continue;
+    if (seen.has(e.messageId) || ids.has(e.messageId)) continue;
     ids.add(e.messageId);
     out.push(e);
   }

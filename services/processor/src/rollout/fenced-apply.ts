@@ -53,6 +53,7 @@ export function applyEventsFenced(
   skips?: SeriesSkips,
 ): ProfileState {
   if (events.length === 0) return state;
+  if (skips === undefined || skips.size === 0) return keepUnknownSeries(state, applyEvents(state, events, plan, now), plan);
   let next = state;
   for (let i = 0; i < events.length; ) {
     const skip = skips?.get(events[i]!.messageId);
