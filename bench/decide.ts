@@ -31,7 +31,7 @@ import {
   track,
   writeProfile,
 } from '../services/decide/src/test-fixtures';
-import { median, round } from './lib/stats';
+import { median, range, round } from './lib/stats';
 import { rawGet, runLoad, type LoadResult } from './lib/http-load';
 
 export interface DecideBenchResult {
@@ -44,6 +44,9 @@ export interface DecideBenchResult {
   /** Baseline max requests/s and its p99 at `load_rps`. */
   baseline_rps: number;
   baseline_p99_ms: number;
+  /** p99 of each latency repetition (min–max; the reported run is the median one). */
+  p99_range: [number, number];
+  baseline_p99_range: [number, number];
   /** Constant rate of the latency runs: half the baseline's max. */
   load_rps: number;
   /** Answers/s actually completed in the latency runs: below load_rps, the box could not keep the rate
@@ -52,6 +55,8 @@ export interface DecideBenchResult {
   baseline_load_achieved_rps: number;
   /** Latency run requests that found every connection busy (a sign of saturation). */
   load_queued: number;
+  /** Per-repetition decide/baseline rps ratios (min–max). */
+  ratio_range: [number, number];
   /** rps / baseline_rps (goal ≥ 0.8). */
   ratio: number;
   /** The same decide handlers mounted as express routes (why the hot path does not use express). */
@@ -137,10 +142,10 @@ export async function runDecideBench(opts: { quick?: boolean } = {}): Promise<De
   const quick = opts.quick ?? false;
   const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
   const prefix = `bench-decide-${randomBytes(4).toString('hex')}:`;
-  const warmupMs = quick ? 700 : 1_500;
-  const durationMs = quick ? 2_500 : 4_000;
+  const warmupMs = quick ? 500 : 1_500;
+  const durationMs = quick ? 1_500 : 4_000;
   // Several short interleaved runs and their median: a shared machine's noise hits every variant alike.
-  const reps = quick ? 1 : 5;
+  const reps = quick ? 3 : 5;
   const concurrency = 32;
 
   const writer = new Redis(redisUrl);
@@ -226,10 +231,21 @@ export async function runDecideBench(opts: { quick?: boolean } = {}): Promise<De
     const expressRps = median(expressRuns.map((r) => r.rps));
     const noCacheRps = median(noCacheRuns.map((r) => r.rps));
 
-    // Latency at half the baseline's max rate (open loop).
+    // Latency at half the baseline's max rate (open loop), decide and baseline interleaved; the
+    // repetition with the median p99 of each side is reported (with the range of p99s).
     const loadRps = Math.max(100, Math.round(baselineRps / 2));
-    const decideLat = check('decide open loop', await open(fastPort, decideReqs, loadRps));
-    const baseLat = check('baseline open loop', await open(basePort, baseReqs, loadRps));
+    const decideLats: LoadResult[] = [];
+    const baseLats: LoadResult[] = [];
+    for (let i = 0; i < 3; i++) {
+      const first = i % 2 === 0 ? 'f' : 'b';
+      for (const o of [first, first === 'f' ? 'b' : 'f']) {
+        if (o === 'f') decideLats.push(check('decide open loop', await open(fastPort, decideReqs, loadRps)));
+        else baseLats.push(check('baseline open loop', await open(basePort, baseReqs, loadRps)));
+      }
+    }
+    const medianRun = (runs: LoadResult[]) => [...runs].sort((a, b) => a.p99_ms - b.p99_ms)[Math.floor(runs.length / 2)]!;
+    const decideLat = medianRun(decideLats);
+    const baseLat = medianRun(baseLats);
 
     const failed = await errorAnswers(registries);
     if (failed > 0) throw new Error(`decide answered ${failed} requests with ERROR (Redis reads failed): run invalid`);
@@ -243,11 +259,14 @@ export async function runDecideBench(opts: { quick?: boolean } = {}): Promise<De
       p999_ms: decideLat.p999_ms,
       baseline_rps: Math.round(baselineRps),
       baseline_p99_ms: baseLat.p99_ms,
+      p99_range: range(decideLats.map((r) => r.p99_ms)),
+      baseline_p99_range: range(baseLats.map((r) => r.p99_ms)),
       load_rps: loadRps,
       load_achieved_rps: decideLat.rps,
       baseline_load_achieved_rps: baseLat.rps,
       load_queued: decideLat.queued,
       ratio: round(rps / baselineRps, 3),
+      ratio_range: range(fastRuns.map((r, i) => r.rps / baseRuns[i]!.rps)).map((x) => round(x, 3)) as [number, number],
       express_rps: Math.round(expressRps),
       express_ratio: round(expressRps / baselineRps, 3),
       no_state_cache_rps: Math.round(noCacheRps),

@@ -13,6 +13,11 @@ export interface Principal {
 /** Port: resolves an API key secret to its key, or null if unknown/revoked. May throw AppError('unavailable'). */
 export interface KeyVerifier {
   verify(secret: string): Promise<Principal | null>;
+  /**
+   * Optional fast path: the answer `verify` would give right now when it is known without I/O (a
+   * fresh cache entry), else undefined (then call `verify`). Hot routes use it to skip a promise.
+   */
+  verifyCached?(secret: string): Principal | null | undefined;
 }
 
 export interface RequireScopeOptions {

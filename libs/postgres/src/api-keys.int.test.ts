@@ -43,14 +43,19 @@ describe('API keys over Postgres', () => {
     const clock = new FakeClock(0);
     const v = new PgKeyVerifier(db, { clock, ttlMs: 5_000 });
     const k = await createKey(db, 'read', 'decide');
+    expect(v.verifyCached(k.key)).toBeUndefined(); // not known without a query yet
     expect(await v.verify(k.key)).toEqual({ id: k.id, name: 'decide', scope: 'read' });
+    expect(v.verifyCached(k.key)).toEqual({ id: k.id, name: 'decide', scope: 'read' });
     expect(await v.verify(`${k.key}x`)).toBeNull();
+    expect(v.verifyCached(`${k.key}x`)).toBeNull(); // unknown keys are cached too (within the TTL)
     expect(await v.verify('')).toBeNull();
 
     await db.query('UPDATE api_keys SET revoked_at = now() WHERE id = $1', [k.id]);
     expect(await v.verify(k.key)).not.toBeNull(); // cached
     clock.advance(5_001);
+    expect(v.verifyCached(k.key)).toBeUndefined(); // expired: the caller must ask verify()
     expect(await v.verify(k.key)).toBeNull();
+    expect(v.verifyCached(k.key)).toBeNull(); // revoked, from the fresh entry
   });
 
   it('rides out a database outage with stale positive entries only', async () => {

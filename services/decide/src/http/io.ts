@@ -5,7 +5,7 @@ import { isUtf8 } from 'node:buffer';
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { AppError } from '@tinycdp/common';
-import { scopeSatisfies, toHttpError, type KeyVerifier } from '@tinycdp/http';
+import { scopeSatisfies, toHttpError, type KeyVerifier, type Principal } from '@tinycdp/http';
 
 const JSON_TYPE = 'application/json; charset=utf-8';
 
@@ -93,13 +93,34 @@ const BEARER = /^\s*bearer\s+(\S+)\s*$/i;
  *   verifier throws (e.g. 'unavailable' → 503).
  */
 export async function authenticate(req: IncomingMessage, verifier: KeyVerifier): Promise<void> {
+  if (authenticateCached(req, verifier)) return;
+  checkPrincipal(await verifier.verify(bearerKey(req)));
+}
+
+/**
+ * `authenticate` without a promise when the verifier knows the key from its cache: true = allowed,
+ * false = not known without I/O (call `authenticate`).
+ * @throws AppError as `authenticate` does.
+ */
+export function authenticateCached(req: IncomingMessage, verifier: KeyVerifier): boolean {
+  if (verifier.verifyCached === undefined) return false;
+  const principal = verifier.verifyCached(bearerKey(req));
+  if (principal === undefined) return false;
+  checkPrincipal(principal);
+  return true;
+}
+
+function bearerKey(req: IncomingMessage): string {
   const header = req.headers.authorization;
   if (header === undefined || header === '') {
     throw new AppError('unauthorized', 'missing API key: send an Authorization: Bearer <key> header');
   }
   const m = BEARER.exec(header);
   if (m === null) throw new AppError('unauthorized', 'Authorization must be "Bearer <key>"');
-  const principal = await verifier.verify(m[1]!);
+  return m[1]!;
+}
+
+function checkPrincipal(principal: Principal | null): void {
   if (principal === null) throw new AppError('unauthorized', 'unknown or revoked API key');
   if (!scopeSatisfies(principal.scope, 'read')) {
     throw new AppError('forbidden', `this endpoint needs a key with scope "read"; this key has scope "${principal.scope}"`);

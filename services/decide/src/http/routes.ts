@@ -20,7 +20,7 @@ import {
   type OfrepErrorCode,
   type OfrepFailure,
 } from '../responses';
-import { authenticate, readJson, sendError, sendJson } from './io';
+import { authenticate, authenticateCached, readJson, sendError, sendJson } from './io';
 
 export interface RouteDeps {
   readonly service: DecideService;
@@ -42,17 +42,27 @@ function internal(deps: RouteDeps, res: ServerResponse, err: unknown, route: Rou
 
 /** GET /v1/decide?userId=…|anonymousId=…[&flag=…][&context.<path>=…] */
 export function decideGet(deps: RouteDeps): Handler {
-  return async (req, res, query) => {
-    try {
-      await authenticate(req, deps.verifier);
-      const q = parseDecideQuery(new URLSearchParams(query));
-      const { results } = await deps.service.decide(q);
+  const fail = (res: ServerResponse, err: unknown) => internal(deps, res, err, 'decide_get');
+  const answer = async (req: IncomingMessage, res: ServerResponse, query: string): Promise<number> => {
+    await authenticate(req, deps.verifier);
+    return decideAndSend(res, query);
+  };
+  const decideAndSend = (res: ServerResponse, query: string): Promise<number> => {
+    const q = parseDecideQuery(new URLSearchParams(query));
+    return deps.service.decide(q).then(({ results }) => {
       const r = results[0]!;
       const single = q.flags !== null && q.flags.length === 1;
       sendJson(res, 200, JSON.stringify(single ? singleDecisionBody(r) : flagsBody(r)));
       return 200;
+    });
+  };
+  // The common case (a key the verifier has cached) runs without an extra promise hop for auth.
+  return (req, res, query) => {
+    try {
+      const pending = authenticateCached(req, deps.verifier) ? decideAndSend(res, query) : answer(req, res, query);
+      return pending.catch((err: unknown) => fail(res, err));
     } catch (err) {
-      return internal(deps, res, err, 'decide_get');
+      return Promise.resolve(fail(res, err));
     }
   };
 }
