@@ -4,8 +4,8 @@
  * stay flat:
  * - ingest (this process, as in bench/freshness.ts): `POST /v1/batch` of 20 events at a constant rate
  *   (1,000 events/s; 2,000 users; purchases, app opens, identifies);
- * - decide (this process, as in bench/decide.ts): `GET /v1/decide` for those users at a constant rate
- *   (200 req/s), reading what the processor writes;
+ * - decide in its own process, as deployed (bench/lib/soak-decide.ts, wired as its main.ts): `GET
+ *   /v1/decide` for those users at a constant rate (200 req/s), reading what the processor writes;
  * - the processor in its own process (bench/lib/soak-processor.ts, wired as its main.ts: epoch guard,
  *   bounded DLQ, definitions copy, membership index, rollout), sampled every second over IPC: RSS,
  *   live heap (heapUsed right after a forced full GC, which pauses only that process) and consumer lag;
@@ -25,15 +25,14 @@ import { fileURLToPath } from 'node:url';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Redis } from 'ioredis';
 import pino from 'pino';
-import { Registry } from 'prom-client';
 import { systemClock } from '@tinycdp/common';
 import { startServer, staticKeyVerifier } from '@tinycdp/http';
 import { BatchingProducer, PRODUCER_CONFIG } from '@tinycdp/kafka';
 import { redisKeys } from '@tinycdp/redis';
 import { createIngestApp } from '../services/ingest/src/app';
 import { KafkaSink } from '../services/ingest/src/adapters/kafka-sink';
-import { createDecideApp, decideRedisOptions, type DecideApp } from '../services/decide/src/app';
 import { forkWorker, type IpcWorker } from './lib/child';
+import type { SoakDecideSetup, SoakDecideStats } from './lib/soak-decide';
 import { rawGet, runLoad, type LoadResult } from './lib/http-load';
 import { rawPost } from './lib/http-raw';
 import { publishDefinitions, seedDefinitions } from './lib/processor-harness';
@@ -111,9 +110,12 @@ export interface SoakBenchResult {
   /** Forced GC pause in the processor per sample (median / max), ms. */
   gc_p50_ms: number;
   gc_max_ms: number;
-  /** Event-loop delay of this process (ingest + decide), ms. */
+  /** Event-loop delay of this process (ingest), ms. */
   host_loop_delay_p99_ms: number;
   host_loop_delay_max_ms: number;
+  /** Event-loop delay of the decide process, ms. */
+  decide_loop_delay_p99_ms: number;
+  decide_loop_delay_max_ms: number;
   samples: number;
   users: number;
   /** 1-minute load average at the start and the end of the load (the box is shared: read the latencies with it). */
@@ -123,6 +125,7 @@ export interface SoakBenchResult {
 }
 
 const PROCESSOR = fileURLToPath(new URL('./lib/soak-processor.ts', import.meta.url));
+const DECIDE = fileURLToPath(new URL('./lib/soak-decide.ts', import.meta.url));
 const WRITE_KEY = 'bench-soak-write';
 const READ_KEY = 'bench-soak-read';
 const USERS = 2_000;
@@ -170,11 +173,6 @@ export function slopePerMinute(points: readonly { t: number; y: number }[]): num
   return den === 0 ? NaN : (num / den) * 60;
 }
 
-async function decideErrorAnswers(registry: Registry): Promise<number> {
-  const m = await registry.getSingleMetric('tinycdp_decide_errors_total')?.get();
-  return (m?.values ?? []).reduce((s, v) => s + v.value, 0);
-}
-
 export async function runSoakBench(opts: { quick: boolean }): Promise<SoakBenchResult> {
   const durationMs = opts.quick ? 30_000 : 180_000;
   const warmupMs = opts.quick ? 10_000 : 20_000;
@@ -185,13 +183,12 @@ export async function runSoakBench(opts: { quick: boolean }): Promise<SoakBenchR
   const keys = redisKeys(iso.redisPrefix);
 
   const redis = new Redis(REDIS_URL);
-  const decideRedis = new Redis(REDIS_URL, decideRedisOptions(1_000));
   const defsProducer = kafka.producer();
   const ingestProducer = kafka.producer(PRODUCER_CONFIG);
   await Promise.all([defsProducer.connect(), ingestProducer.connect()]);
   const batching = new BatchingProducer(ingestProducer);
   let worker: IpcWorker<{ cmd: 'sample' }, SoakProcessorSample> | null = null;
-  let decide: DecideApp | null = null;
+  let decide: IpcWorker<{ cmd: 'stats' }, SoakDecideStats> | null = null;
   const ingest = await startServer(
     createIngestApp({
       sink: new KafkaSink({ producer: batching, topic: iso.topics.events }),
@@ -219,17 +216,12 @@ export async function runSoakBench(opts: { quick: boolean }): Promise<SoakBenchR
     );
     // Decide reads the definitions the processor copies into Redis.
     await until(async () => (await redis.hlen(keys.definitions())) >= defs.length, 60_000, 'definitions copied into Redis', 100);
-    const decideRegistry = new Registry();
-    decide = createDecideApp({
-      redis: decideRedis,
-      keys: staticKeyVerifier([{ secret: READ_KEY, id: 'bench', scope: 'read' }]),
-      prefix: iso.redisPrefix,
-      clock: systemClock,
-      logger: pino({ level: 'silent' }),
-      registry: decideRegistry,
-      redisTimeoutMs: 1_000,
-    });
-    const decidePort = (await decide.listen(0, '127.0.0.1')).port;
+    decide = await forkWorker<{ cmd: 'stats' }, SoakDecideStats>(
+      DECIDE,
+      { redisUrl: REDIS_URL, redisPrefix: iso.redisPrefix, readKey: READ_KEY, port: 0 } satisfies SoakDecideSetup,
+      warmupMs + durationMs + DRAIN_MS + 180_000,
+    );
+    const decidePort = (await decide.request({ cmd: 'stats' })).port;
 
     // The processor has joined and applies events once a first one shows up in Redis.
     const res = await fetch(`${ingest.url}/v1/track`, {
@@ -303,7 +295,8 @@ export async function runSoakBench(opts: { quick: boolean }): Promise<SoakBenchR
     const lags = window.map((s) => s.lag);
     const final = samples.at(-1)!;
     const answered = Math.max(0, ingestLoad.total - ingestLoad.non2xx - ingestLoad.errors);
-    const decideErrors = await decideErrorAnswers(decideRegistry);
+    const decideStats = await decide.request({ cmd: 'stats' });
+    const decideErrors = decideStats.errorAnswers;
     const errorDetail = {
       ingest_non2xx: ingestLoad.non2xx,
       ingest_errors: ingestLoad.errors,
@@ -353,6 +346,8 @@ export async function runSoakBench(opts: { quick: boolean }): Promise<SoakBenchR
       gc_max_ms: round(Math.max(...gcs), 1),
       host_loop_delay_p99_ms: round(loop.percentile(99) / 1e6, 1),
       host_loop_delay_max_ms: round(loop.max / 1e6, 1),
+      decide_loop_delay_p99_ms: round(decideStats.loopDelayP99Ms, 1),
+      decide_loop_delay_max_ms: round(decideStats.loopDelayMaxMs, 1),
       samples: samples.length,
       users: USERS,
       loadavg: [round(loadStart, 2), round(loadEnd, 2)],
@@ -370,7 +365,6 @@ export async function runSoakBench(opts: { quick: boolean }): Promise<SoakBenchR
     await Promise.all([defsProducer.disconnect(), ingestProducer.disconnect()]).catch(() => undefined);
     await deleteRedisPrefix(redis, iso.redisPrefix).catch(() => undefined);
     redis.disconnect();
-    decideRedis.disconnect();
     await deleteTopics(kafka, iso.topicPrefix);
   }
 }
