@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { isAppError } from '@tinycdp/common';
-import { parseDecideBody, parseDecideQuery, parseOfrepContext } from './request';
+import fc from 'fast-check';
+import { parseDecideBody, parseDecideQuery, parseOfrepContext, queryPairs } from './request';
 
-const q = (s: string) => parseDecideQuery(new URLSearchParams(s));
+const q = (s: string) => parseDecideQuery(queryPairs(s));
 
 function fieldOf(fn: () => unknown): string | undefined {
   try {
@@ -96,5 +97,18 @@ describe('parseOfrepContext', () => {
   it('rejects a non-object context and a non-string targetingKey', () => {
     expect(() => parseOfrepContext('x')).toThrow(/context/);
     expect(() => parseOfrepContext({ targetingKey: 5 })).toThrow(/targetingKey/);
+  });
+});
+
+describe('queryPairs', () => {
+  it('gives exactly what URLSearchParams gives, for plain and encoded queries', () => {
+    const same = (s: string) => expect([...queryPairs(s)]).toEqual([...new URLSearchParams(s)]);
+    for (const s of ['', '?', 'a', 'a=', '=b', '&&', 'userId=u1&flag=f', '?userId=u1', 'a=1=2&b', 'a=%20b+c', 'context.country=DE&flag=x,y&']) same(s);
+    fc.assert(
+      fc.property(fc.array(fc.constantFrom('a', 'b', '=', '&', '?', '%', '+', '2', '0', '.', 'é', ' ')).map((cs) => cs.join('')), (s) => {
+        same(s);
+      }),
+      { numRuns: 2_000 },
+    );
   });
 });

@@ -17,6 +17,27 @@ export interface DecideQuery {
   readonly context: JsonObject;
 }
 
+/**
+ * The name/value pairs of a query string, as URLSearchParams gives them. Plain queries (no `%` or `+`,
+ * the usual `userId=…&flag=…`) are split directly — URLSearchParams' object and iterator were a
+ * measurable share of decide's per-request work; anything encoded goes through URLSearchParams.
+ */
+export function queryPairs(query: string): Iterable<[string, string]> {
+  if (query.includes('%') || query.includes('+')) return new URLSearchParams(query);
+  const out: [string, string][] = [];
+  let start = query.charCodeAt(0) === 63 /* ? */ ? 1 : 0;
+  while (start <= query.length) {
+    let end = query.indexOf('&', start);
+    if (end === -1) end = query.length;
+    if (end > start) {
+      const eq = query.indexOf('=', start);
+      out.push(eq === -1 || eq > end ? [query.slice(start, end), ''] : [query.slice(start, eq), query.slice(eq + 1, end)]);
+    }
+    start = end + 1;
+  }
+  return out;
+}
+
 /** Bounds that keep one request cheap: ids and flag keys are short, batches small. */
 export const LIMITS = Object.freeze({
   idLength: 256,
@@ -93,7 +114,7 @@ const FORBIDDEN_SEGMENTS = new Set(['__proto__', 'constructor', 'prototype']);
  *
  * @throws AppError 'validation_failed' naming the field.
  */
-export function parseDecideQuery(params: URLSearchParams): DecideQuery {
+export function parseDecideQuery(params: Iterable<[string, string]>): DecideQuery {
   let userId: string | undefined;
   let anonymousId: string | undefined;
   let flags: string[] | null = null;

@@ -27,7 +27,18 @@ function who(r: TargetDecisions): { userId: string | null; anonymousId?: string 
 /** `GET /v1/decide?flag=k`: one flat decision with the user. */
 export function singleDecisionBody(r: TargetDecisions): Record<string, Json> {
   const d = r.decisions[0]!;
-  return { ...decisionJson(d), ...who(r) } as unknown as Record<string, Json>;
+  // One literal (the same keys, in the same order, as decisionJson + who): built on every GET.
+  const body: Record<string, Json> = {
+    flag: d.flag,
+    enabled: d.enabled,
+    value: d.value,
+    reason: d.reason,
+    version: d.version,
+    ruleIndex: d.ruleIndex,
+    userId: r.userId,
+  };
+  if (r.anonymousId !== null) body.anonymousId = r.anonymousId;
+  return body;
 }
 
 /** Several flags of one user: `{userId, flags: {key: decision}}`. */

@@ -9,7 +9,7 @@ import { isAppError } from '@tinycdp/common';
 import type { KeyVerifier } from '@tinycdp/http';
 import type { DecideService } from '../decide-service';
 import type { DecideMetrics, RouteName } from '../metrics';
-import { LIMITS, parseDecideBody, parseDecideQuery, parseOfrepContext, type DecideQuery } from '../request';
+import { LIMITS, parseDecideBody, parseDecideQuery, parseOfrepContext, queryPairs, type DecideQuery } from '../request';
 import {
   bulkEtag,
   etagMatches,
@@ -48,7 +48,7 @@ export function decideGet(deps: RouteDeps): Handler {
     return decideAndSend(res, query);
   };
   const decideAndSend = (res: ServerResponse, query: string): Promise<number> => {
-    const q = parseDecideQuery(new URLSearchParams(query));
+    const q = parseDecideQuery(queryPairs(query));
     return deps.service.decide(q).then(({ results }) => {
       const r = results[0]!;
       const single = q.flags !== null && q.flags.length === 1;
