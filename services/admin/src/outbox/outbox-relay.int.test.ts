@@ -37,6 +37,26 @@ describe('OutboxRelay (real Postgres)', () => {
     expect(await r.drain()).toBe(0);
   });
 
+  it('deletes published rows past the retention (idle rounds, bounded), never unpublished or recent ones', async () => {
+    await t.call('POST', '/v1/admin/traits', { key: 'old1', expression: 'events.o.count_7d' });
+    await t.call('POST', '/v1/admin/traits', { key: 'old2', expression: 'events.o.count_7d' });
+    await t.call('POST', '/v1/admin/traits', { key: 'recent', expression: 'events.o.count_7d' });
+    const r = new OutboxRelay({ db: t.db, publisher: new RecordingPublisher(), logger, retainPublishedMs: 3_600_000, cleanupEveryMs: 0 });
+    expect(await r.drain()).toBe(3);
+    // Two of them were published two hours ago; one change is still waiting.
+    await t.db.query(`UPDATE outbox SET published_at = now() - interval '2 hours' WHERE topic_key IN ('trait:old1', 'trait:old2')`);
+    await t.call('PUT', '/v1/admin/traits/recent', { expression: 'events.o.count_7d + 1' });
+    const keys = async () => (await t.db.query<{ k: string }>('SELECT topic_key AS k FROM outbox ORDER BY id')).rows.map((x) => x.k);
+    expect(await r.relayOnce()).toBe(1); // publishing round: no clean-up
+    expect(await keys()).toContain('trait:old1');
+    expect(await r.relayOnce()).toBe(0); // idle round: clean-up
+    const left = await keys();
+    expect(left).not.toContain('trait:old1');
+    expect(left).not.toContain('trait:old2');
+    expect(left.filter((k) => k === 'trait:recent')).toHaveLength(2);
+    expect(await unpublished()).toBe(0);
+  });
+
   it('keeps rows on a failed publish and retries them (at least once)', async () => {
     await t.call('POST', '/v1/admin/traits', { key: 'b', expression: 'events.y.count_7d' });
     const pub = new RecordingPublisher();

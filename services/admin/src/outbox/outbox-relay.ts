@@ -13,6 +13,14 @@ export interface OutboxRelayOptions {
   readonly batchSize?: number;
   /** Longest back-off after failures (default 5 s). */
   readonly maxBackoffMs?: number;
+  /**
+   * Published rows older than this are deleted (default 7 days): the definitions topic is compacted and
+   * holds every definition's latest value, and admin's history table keeps every version, so old
+   * outbox rows serve only debugging. 0 keeps them forever.
+   */
+  readonly retainPublishedMs?: number;
+  /** At most one clean-up per this period (default 60 s); each deletes at most 1,000 rows. */
+  readonly cleanupEveryMs?: number;
 }
 
 /**
@@ -45,11 +53,16 @@ export class OutboxRelay {
   private again = false;
   private started = false;
   private failures = 0;
+  private readonly retainPublishedMs: number;
+  private readonly cleanupEveryMs: number;
+  private lastCleanupAt = Number.NEGATIVE_INFINITY;
 
   constructor(private readonly o: OutboxRelayOptions) {
     this.intervalMs = o.intervalMs ?? 200;
     this.batchSize = o.batchSize ?? 100;
     this.maxBackoffMs = o.maxBackoffMs ?? 5_000;
+    this.retainPublishedMs = o.retainPublishedMs ?? 7 * 24 * 3600 * 1000;
+    this.cleanupEveryMs = o.cleanupEveryMs ?? 60_000;
   }
 
   start(): void {
@@ -89,7 +102,10 @@ export class OutboxRelay {
         [this.batchSize],
       );
       outboxPending.set(rows.length);
-      if (rows.length === 0) return 0;
+      if (rows.length === 0) {
+        await this.cleanup(tx);
+        return 0;
+      }
       await this.o.publisher.publish(
         rows.map((r) => ({ key: r.topic_key, value: r.payload === null ? null : JSON.stringify(r.payload) })),
       );
@@ -97,6 +113,28 @@ export class OutboxRelay {
       outboxPublished.inc(rows.length);
       return rows.length;
     });
+  }
+
+  /**
+   * Deletes up to 1,000 published rows older than the retention, at most once per `cleanupEveryMs`
+   * (idle rounds only, under the relay lock). Returns how many were deleted.
+   */
+  private async cleanup(tx: SqlClient): Promise<number> {
+    const now = performance.now();
+    if (this.retainPublishedMs <= 0 || now - this.lastCleanupAt < this.cleanupEveryMs) return 0;
+    this.lastCleanupAt = now;
+    const { rows } = await tx.query<{ n: number }>(
+      `WITH gone AS (
+         DELETE FROM outbox WHERE id IN (
+           SELECT id FROM outbox WHERE published_at IS NOT NULL AND published_at < now() - make_interval(secs => $1)
+           ORDER BY id LIMIT 1000)
+         RETURNING 1)
+       SELECT count(*)::int AS n FROM gone`,
+      [this.retainPublishedMs / 1000],
+    );
+    const deleted = rows[0]?.n ?? 0;
+    if (deleted > 0) this.o.logger.info({ deleted }, 'outbox_published_rows_deleted');
+    return deleted;
   }
 
   /** Publishes until nothing is pending. Returns the total. */
