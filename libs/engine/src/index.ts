@@ -70,4 +70,16 @@ export { canMerge, mergeProfiles } from './identity';
 
 export { decodeProfile, encodeProfile, encodedFieldsDiff } from './codec';
 
-export type { LoadedProfile, ProfileWrite, WriteResult, ProfileRepository, OutRecord, RecordSink, LogMessage } from './storage-ports';
+export type {
+  LoadedProfile,
+  ProfileWrite,
+  WriteResult,
+  ProfileRepository,
+  OutRecord,
+  RecordSink,
+  LogMessage,
+  FenceClaim,
+  RolloutStore,
+  MembershipChange,
+  SegmentMembersWriter,
+} from './storage-ports';

@@ -19,7 +19,9 @@ export interface ProfileWrite {
   readonly expectedRev: number;
   readonly set: Record<string, string>;
   readonly del: readonly string[];
+  /** Message ids applied by this write (dedupe for 24 h). */
   readonly messageIds: readonly string[];
+  /** Segment changes, JSON-encoded, queued in the profile outbox with the state. */
   readonly changes: readonly string[];
 }
 
@@ -59,4 +61,45 @@ export interface LogMessage {
   readonly value: Buffer | null;
   /** Broker/log append time, ms since epoch (as a string, like kafkajs). */
   readonly timestamp: string;
+}
+
+/** "The live path applies `series` to events of `partition` from `offset` on; the backfill below it." */
+export interface FenceClaim {
+  readonly series: string;
+  readonly partition: number;
+  readonly offset: number;
+}
+
+/**
+ * What the rollout keeps outside profiles (RedisRolloutStore; MemoryRolloutStore in embedded mode):
+ * a lease (one coordinator at a time), the resumable checkpoint, set-once fences per (series,
+ * partition), and the rollout status per definition that admin shows. Throws AppError('unavailable').
+ */
+export interface RolloutStore {
+  /** Takes or renews the lease for `ttlMs`; true while `owner` holds it. */
+  acquireLease(owner: string, ttlMs: number): Promise<boolean>;
+  releaseLease(owner: string): Promise<void>;
+  loadCheckpoint(): Promise<Record<string, string>>;
+  /** Writes only while `owner` holds the lease; false (nothing written) otherwise. */
+  saveCheckpoint(owner: string, set: Readonly<Record<string, string>>, del?: readonly string[]): Promise<boolean>;
+  /** Set-once: returns per claim, in order, the offset that holds (the first one ever claimed). */
+  claimFences(claims: readonly FenceClaim[]): Promise<number[]>;
+  clearFences(series: readonly string[]): Promise<void>;
+  /** Status JSON per `<kind>:<key>`; `del` removes fields (deleted definitions). */
+  writeStatus(set: Readonly<Record<string, string>>, del?: readonly string[]): Promise<void>;
+  readStatus(fields: readonly string[]): Promise<(string | null)[]>;
+}
+
+export interface MembershipChange {
+  readonly segment: string;
+  readonly profileId: string;
+  readonly status: 'entered' | 'exited';
+}
+
+/** The segment membership index (a projection of published segment changes; idempotent). */
+export interface SegmentMembersWriter {
+  /** Applies changes in order: entered adds, exited removes. */
+  apply(changes: readonly MembershipChange[]): Promise<void>;
+  /** Deletes the index of segments that no longer exist. */
+  drop(segments: readonly string[]): Promise<void>;
 }

@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import { AppError } from '@tinycdp/common';
 import { redisKeys, type RedisKeys } from './keys';
 import { runScript, withScripts } from './scripts';
+import type { ProfileWrite, WriteResult } from '@tinycdp/engine';
 
 
 /**
@@ -35,20 +36,7 @@ export interface LoadedProfile extends StoredProfile {
   readonly pending: readonly string[];
 }
 
-export interface ProfileWrite {
-  readonly id: string;
-  readonly expectedRev: number;
-  readonly set: Record<string, string>;
-  readonly del: readonly string[];
-  /** Message ids applied by this write (dedupe for 24 h). */
-  readonly messageIds: readonly string[];
-  /** Segment changes, JSON-encoded, queued in the profile outbox with the state. */
-  readonly changes: readonly string[];
-}
-
-export type WriteResult =
-  | { readonly ok: true; readonly rev: number; readonly pending: readonly string[] }
-  | { readonly ok: false; readonly currentRev: number };
+export type { ProfileWrite, WriteResult } from '@tinycdp/engine';
 
 export const MESSAGE_ID_RETENTION_MS = 24 * 60 * 60 * 1000;
 

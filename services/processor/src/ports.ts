@@ -2,7 +2,19 @@
  * What the processor needs from the outside world. Redis (libs/redis) and the embedded backend
  * (libs/embedded) implement these; the processor never sees a client library.
  */
-export type { LoadedProfile, ProfileWrite, WriteResult, ProfileRepository, OutRecord, RecordSink, LogMessage } from '@tinycdp/engine';
+export type {
+  LoadedProfile,
+  ProfileWrite,
+  WriteResult,
+  ProfileRepository,
+  OutRecord,
+  RecordSink,
+  LogMessage,
+  FenceClaim,
+  RolloutStore,
+  MembershipChange,
+  SegmentMembersWriter,
+} from '@tinycdp/engine';
 import type { LogMessage } from '@tinycdp/engine';
 
 /** Where events come from: a consumer group over the events log (Kafka, or the embedded file log). */
@@ -36,47 +48,6 @@ export interface ProfileIndex {
   /** SSCAN-like: start with cursor "0", stop when "0" comes back; an id may come twice. */
   listProfileIds(cursor: string, count: number): Promise<{ cursor: string; ids: string[] }>;
   countProfileIds(): Promise<number>;
-}
-
-/** "The live path applies `series` to events of `partition` from `offset` on; the backfill below it." */
-export interface FenceClaim {
-  readonly series: string;
-  readonly partition: number;
-  readonly offset: number;
-}
-
-/**
- * What the rollout keeps outside profiles (RedisRolloutStore; MemoryRolloutStore in embedded mode):
- * a lease (one coordinator at a time), the resumable checkpoint, set-once fences per (series,
- * partition), and the rollout status per definition that admin shows. Throws AppError('unavailable').
- */
-export interface RolloutStore {
-  /** Takes or renews the lease for `ttlMs`; true while `owner` holds it. */
-  acquireLease(owner: string, ttlMs: number): Promise<boolean>;
-  releaseLease(owner: string): Promise<void>;
-  loadCheckpoint(): Promise<Record<string, string>>;
-  /** Writes only while `owner` holds the lease; false (nothing written) otherwise. */
-  saveCheckpoint(owner: string, set: Readonly<Record<string, string>>, del?: readonly string[]): Promise<boolean>;
-  /** Set-once: returns per claim, in order, the offset that holds (the first one ever claimed). */
-  claimFences(claims: readonly FenceClaim[]): Promise<number[]>;
-  clearFences(series: readonly string[]): Promise<void>;
-  /** Status JSON per `<kind>:<key>`; `del` removes fields (deleted definitions). */
-  writeStatus(set: Readonly<Record<string, string>>, del?: readonly string[]): Promise<void>;
-  readStatus(fields: readonly string[]): Promise<(string | null)[]>;
-}
-
-export interface MembershipChange {
-  readonly segment: string;
-  readonly profileId: string;
-  readonly status: 'entered' | 'exited';
-}
-
-/** The segment membership index (a projection of published segment changes; idempotent). */
-export interface SegmentMembersWriter {
-  /** Applies changes in order: entered adds, exited removes. */
-  apply(changes: readonly MembershipChange[]): Promise<void>;
-  /** Deletes the index of segments that no longer exist. */
-  drop(segments: readonly string[]): Promise<void>;
 }
 
 /** The events log read by position, for backfills (Kafka; the embedded file log can implement it too). */
