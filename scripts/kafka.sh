@@ -34,6 +34,8 @@ HOST=127.0.0.1
 POM="$SCRIPT_DIR/kafka/pom.xml"
 LOG4J_CONFIG="$SCRIPT_DIR/kafka/log4j2.properties"
 PID_FILE="$DATA_DIR/kafka.pid"
+# shellcheck source=lib/jvm-process.sh
+source "$SCRIPT_DIR/lib/jvm-process.sh"
 OUT_FILE="$DATA_DIR/kafka.out"
 LOG_DIR="$DATA_DIR/logs"
 KRAFT_DIR="$DATA_DIR/kraft"
@@ -46,17 +48,7 @@ now() { date +%s.%N; }
 since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
 
 # The pid is ours only if the process still carries our data-dir marker (pids get recycled).
-running_pid() {
-  [[ -f "$PID_FILE" ]] || return 1
-  local pid
-  pid="$(cat "$PID_FILE" 2>/dev/null || true)"
-  [[ "$pid" =~ ^[0-9]+$ ]] || return 1
-  kill -0 "$pid" 2>/dev/null || return 1
-  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "-Dtinycdp.kafka.dir=$DATA_DIR " || return 1
-  echo "$pid"
-}
 
-port_open() { (exec 3<>"/dev/tcp/$HOST/$1") 2>/dev/null; }
 
 check_java() {
   command -v "$JAVA" >/dev/null 2>&1 || die "java not found; install a JDK 17+ (apt-get install openjdk-17-jre-headless) or set JAVA_HOME"
@@ -178,7 +170,7 @@ wait_ready() {
 cmd_start() {
   local pid t0
   t0="$(now)"
-  if pid="$(running_pid)"; then
+  if pid="$(running_pid "-Dtinycdp.kafka.dir=$DATA_DIR")"; then
     say "already running (pid $pid) on $HOST:$PORT"
     return 0
   fi
@@ -224,30 +216,20 @@ cmd_start() {
 
 cmd_stop() {
   local pid
-  if ! pid="$(running_pid)"; then
+  if ! pid="$(running_pid "-Dtinycdp.kafka.dir=$DATA_DIR")"; then
     rm -f "$PID_FILE"
     say "not running"
     return 0
   fi
   local t0
   t0="$(now)"
-  kill -TERM "$pid" 2>/dev/null || true
-  for _ in $(seq 1 150); do # 30 s for a controlled shutdown
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.2
-  done
-  if kill -0 "$pid" 2>/dev/null; then
-    say "still running after 30s, sending SIGKILL"
-    kill -KILL "$pid" 2>/dev/null || true
-    while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
-  fi
-  rm -f "$PID_FILE"
+  stop_pid "$pid"
   say "stopped (pid $pid) in $(since "$t0")s"
 }
 
 cmd_status() {
   local pid
-  if pid="$(running_pid)"; then
+  if pid="$(running_pid "-Dtinycdp.kafka.dir=$DATA_DIR")"; then
     if port_open "$PORT"; then
       say "running (pid $pid) on $HOST:$PORT, Kafka $KAFKA_VERSION, data $DATA_DIR"
     else
@@ -280,12 +262,6 @@ cmd_reset() {
 }
 
 # One start/stop at a time per data dir (CI jobs and parallel test runs may race).
-with_lock() {
-  mkdir -p "$DATA_DIR"
-  exec 9>"$DATA_DIR/.lock"
-  flock -w 300 9 || die "timed out waiting for the lock on $DATA_DIR/.lock"
-  "$@"
-}
 
 case "${1:-}" in
   start) with_lock cmd_start ;;

@@ -36,6 +36,8 @@ API_PATH=/apis/ccompat/v7
 ARTIFACT="io.apicurio:apicurio-registry-app:$VERSION:tar.gz:all"
 
 PID_FILE="$DATA_DIR/registry.pid"
+# shellcheck source=lib/jvm-process.sh
+source "$SCRIPT_DIR/lib/jvm-process.sh"
 OUT_FILE="$DATA_DIR/registry.out"
 
 T0="$(date +%s.%N)"
@@ -43,7 +45,6 @@ say() { echo "registry: $*"; }
 die() { echo "registry: error: $*" >&2; exit 1; }
 elapsed() { awk -v a="$T0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }'; }
 
-port_open() { (exec 3<>"/dev/tcp/$HOST/$1") 2>/dev/null; }
 
 # 200 from GET <api>/subjects = storage initialised and the ccompat API serving (what clients use).
 # Plain bash, so neither curl nor node is required.
@@ -58,15 +59,6 @@ api_ok() {
 }
 
 # The pid is ours only if the process still carries our data-dir marker (pids get recycled).
-running_pid() {
-  [[ -f "$PID_FILE" ]] || return 1
-  local pid
-  pid="$(cat "$PID_FILE" 2>/dev/null || true)"
-  [[ "$pid" =~ ^[0-9]+$ ]] || return 1
-  kill -0 "$pid" 2>/dev/null || return 1
-  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "-Dtinycdp.registry.dir=$DATA_DIR " || return 1
-  echo "$pid"
-}
 
 java_major() { # java_major <java binary> → prints the feature version (17, 21, 25 …)
   "$1" -XshowSettings:properties -version 2>&1 | awk -F'= ' '/java.specification.version/ { split($2, v, "."); print v[1] }'
@@ -131,7 +123,7 @@ storage_args() {
 
 cmd_start() {
   local pid java
-  if pid="$(running_pid)"; then
+  if pid="$(running_pid "-Dtinycdp.registry.dir=$DATA_DIR")"; then
     if api_ok; then
       say "already running (pid $pid) on $HOST:$PORT ($(elapsed)s)"
       return 0
@@ -191,28 +183,18 @@ cmd_start() {
 
 cmd_stop() {
   local pid
-  if ! pid="$(running_pid)"; then
+  if ! pid="$(running_pid "-Dtinycdp.registry.dir=$DATA_DIR")"; then
     rm -f "$PID_FILE"
     say "not running ($(elapsed)s)"
     return 0
   fi
-  kill -TERM "$pid" 2>/dev/null || true
-  for _ in $(seq 1 150); do # 30 s for a clean shutdown
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.2
-  done
-  if kill -0 "$pid" 2>/dev/null; then
-    say "still running after 30s, sending SIGKILL"
-    kill -KILL "$pid" 2>/dev/null || true
-    while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
-  fi
-  rm -f "$PID_FILE"
+  stop_pid "$pid"
   say "stopped (pid $pid) in $(elapsed)s"
 }
 
 cmd_status() {
   local pid
-  if pid="$(running_pid)"; then
+  if pid="$(running_pid "-Dtinycdp.registry.dir=$DATA_DIR")"; then
     if api_ok; then
       say "running (pid $pid) on http://$HOST:$PORT$API_PATH, Apicurio $VERSION, data $DATA_DIR"
     else
@@ -228,12 +210,6 @@ cmd_status() {
   return 3
 }
 
-with_lock() { # one start/stop at a time per data dir (parallel test runs may race)
-  mkdir -p "$DATA_DIR"
-  exec 9>"$DATA_DIR/.lock"
-  flock -w 300 9 || die "timed out waiting for the lock on $DATA_DIR/.lock"
-  "$@"
-}
 
 case "${1:-}" in
   start) with_lock cmd_start ;;
