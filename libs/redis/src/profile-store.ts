@@ -2,7 +2,6 @@ import type { Redis } from 'ioredis';
 import { AppError } from '@tinycdp/common';
 import { redisKeys, type RedisKeys } from './keys';
 import { runScript, withScripts } from './scripts';
-import type { ProfileWrite, WriteResult } from '@tinycdp/engine';
 
 
 /**
@@ -36,7 +35,21 @@ export interface LoadedProfile extends StoredProfile {
   readonly pending: readonly string[];
 }
 
-export type { ProfileWrite, WriteResult } from '@tinycdp/engine';
+/** Mirrors libs/engine storage-ports (structurally): libs/redis depends only on @tinycdp/common. */
+export interface ProfileWrite {
+  readonly id: string;
+  readonly expectedRev: number;
+  readonly set: Record<string, string>;
+  readonly del: readonly string[];
+  /** Message ids applied by this write (dedupe for 24 h). */
+  readonly messageIds: readonly string[];
+  /** Segment changes, JSON-encoded, queued in the profile outbox with the state. */
+  readonly changes: readonly string[];
+}
+
+export type WriteResult =
+  | { readonly ok: true; readonly rev: number; readonly pending: readonly string[] }
+  | { readonly ok: false; readonly currentRev: number };
 
 export const MESSAGE_ID_RETENTION_MS = 24 * 60 * 60 * 1000;
 
