@@ -1,28 +1,21 @@
 /**
- * Decide benchmark. Same run, same Redis, same profiles:
+ * Decide benchmark. Same run, same Redis, same profiles, each server in its own process
+ * (bench/lib/decide-server.ts):
  * - baseline: a bare node:http server doing ONE ioredis round trip (HGETALL of the profile hash) and
  *   answering it as JSON — the floor any Redis-backed decide can reach;
  * - decide: the real app (auth with the production key verifier — sha-256 + its in-process cache, over
  *   an in-memory PGlite key table —, parse, HGETALL, decode, evaluate a 3-rule flag reading segments
- *   and traits, JSON) on its thin node:http router, and the same handlers mounted in express.
- * The load generator runs in a child process (bench/lib/http-load-worker.ts), loopback only.
+ *   and traits, JSON) on its thin node:http router, the same handlers mounted in express, and the thin
+ *   router with the decoded-state cache off.
+ * The load generator runs in a child process of its own (bench/lib/http-load-worker.ts), loopback only.
  *
  * Reports max rps (closed loop, fixed concurrency) for both, their ratio (goal ≥ 0.8), and decide's
  * latency at half the baseline's max rate (open loop, constant rate; goal p99 < 5 ms).
  * Run: `npx tsx bench/decide.ts [--quick]` (prints JSON). Needs Redis (REDIS_URL, default local).
  */
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Redis } from 'ioredis';
-import pino from 'pino';
-import { Registry } from 'prom-client';
-import { systemClock } from '@tinycdp/common';
-import { redisKeys } from '@tinycdp/redis';
-import { createDecideApp, decideRedisOptions, type DecideApp } from '../services/decide/src/app';
-import { PGlite } from '@electric-sql/pglite';
-import { PGliteSqlClient, PgKeyVerifier, createKey, migrate } from '@tinycdp/postgres';
 import {
   identify,
   putDefinitions,
@@ -31,6 +24,9 @@ import {
   track,
   writeProfile,
 } from '../services/decide/src/test-fixtures';
+import { forkWorker, type IpcWorker } from './lib/child';
+import type { DecideServerInfo, DecideServerKind, DecideServerRequest, DecideServerSetup } from './lib/decide-server';
+import type { CpuProfile } from './lib/profile';
 import { median, range, round } from './lib/stats';
 import { rawGet, runLoad, type LoadResult } from './lib/http-load';
 
@@ -72,45 +68,16 @@ export interface DecideBenchResult {
   no_state_cache_cpu_us_per_req: number;
   users: number;
   concurrency: number;
+  /** Load generator used (bench/lib/http-load.ts): 'c' (loadgen.c) or the node fallback. */
+  generator: 'c' | 'node';
 }
 
 const USERS = 200;
 const HOUR = 3_600_000;
 const REDIS_BUDGET_MS = 1_000;
-
-/** Decisions answered as ERROR (failed or timed-out reads): must be 0 for a valid run. */
-async function errorAnswers(registries: readonly Registry[]): Promise<number> {
-  let n = 0;
-  for (const r of registries) {
-    const m = await r.getSingleMetric('tinycdp_decide_errors_total')?.get();
-    for (const v of m?.values ?? []) n += v.value;
-  }
-  return n;
-}
-
-function listen(server: Server): Promise<number> {
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)));
-}
-
-/** The floor: parse the id, ONE HGETALL, answer it as JSON. */
-function baselineServer(redis: Redis, prefix: string): Server {
-  const keys = redisKeys(prefix);
-  return createServer((req, res) => {
-    const url = req.url ?? '/';
-    const id = new URLSearchParams(url.slice(url.indexOf('?') + 1)).get('userId') ?? '';
-    redis.hgetall(keys.profile(id)).then(
-      (fields) => {
-        const body = JSON.stringify({ userId: id, fields });
-        res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
-        res.end(body);
-      },
-      () => {
-        res.writeHead(503, { 'content-length': 0 });
-        res.end();
-      },
-    );
-  });
-}
+const SERVER = fileURLToPath(new URL('./lib/decide-server.ts', import.meta.url));
+/** Bounds every server process, whatever happens. */
+const SERVER_HARD_TIMEOUT_MS = 15 * 60_000;
 
 async function seed(redis: Redis, prefix: string): Promise<void> {
   await putDefinitions(redis, prefix, seedDefinitions());
@@ -149,59 +116,33 @@ export async function runDecideBench(opts: { quick?: boolean } = {}): Promise<De
   const concurrency = 32;
 
   const writer = new Redis(redisUrl);
-  const connections: Redis[] = [writer];
-  const servers: Server[] = [];
-  const apps: DecideApp[] = [];
-  const registries: Registry[] = [];
-  const keyDb = new PGliteSqlClient(new PGlite());
+  const servers: IpcWorker<DecideServerRequest, unknown>[] = [];
   try {
     await seed(writer, prefix);
-    await migrate(keyDb);
-    const KEY = (await createKey(keyDb, 'read', 'bench')).key;
-    const verifier = new PgKeyVerifier(keyDb);
-
-    // A generous Redis budget: this measures throughput and latency, not the outage path (a 50 ms
-    // budget on a saturated box would turn slow reads into ERROR answers and flatter decide).
-    const baseRedis = new Redis(redisUrl, decideRedisOptions(REDIS_BUDGET_MS));
-    connections.push(baseRedis);
-    const baseline = baselineServer(baseRedis, prefix);
-    servers.push(baseline);
-    const basePort = await listen(baseline);
-
-    const mk = async (router: 'fast' | 'express', stateCacheEntries = 10_000) => {
-      const redis = new Redis(redisUrl, decideRedisOptions(REDIS_BUDGET_MS));
-      connections.push(redis);
-      const registry = new Registry();
-      registries.push(registry);
-      const app = createDecideApp({
-        redis,
-        keys: verifier,
-        prefix,
-        clock: systemClock,
-        logger: pino({ level: 'silent' }),
-        registry,
-        router,
-        stateCacheEntries,
-        redisTimeoutMs: REDIS_BUDGET_MS,
-      });
-      apps.push(app);
-      return (await app.listen()).port;
+    // Each server in its own process (bench/lib/decide-server.ts), as deployed; this process only seeds,
+    // drives the load generator (a child of its own) and collects the figures.
+    const start = async (kind: DecideServerKind) => {
+      const setup: DecideServerSetup = { kind, redisUrl, redisPrefix: prefix, redisBudgetMs: REDIS_BUDGET_MS };
+      const w = await forkWorker<DecideServerRequest, unknown>(SERVER, setup, SERVER_HARD_TIMEOUT_MS);
+      servers.push(w);
+      return { w, ...((await w.request({ cmd: 'info' })) as DecideServerInfo) };
     };
-    const fastPort = await mk('fast');
-    const expressPort = await mk('express');
-    const noCachePort = await mk('fast', 0);
+    const base = await start('baseline');
+    const fast = await start('decide');
+    const express = await start('decide-express');
+    const noCache = await start('decide-no-state-cache');
 
     const ids = Array.from({ length: USERS }, (_, i) => `u${i}`);
     const baseReqs = ids.map((id) => rawGet(`/?userId=${id}`));
-    const decideReqs = ids.map((id) => rawGet(`/v1/decide?userId=${id}&flag=new_checkout`, { Authorization: `Bearer ${KEY}` }));
-    // Server CPU per request (this process runs the servers; the generator is a child): robust to a
-    // noisy machine, unlike rps.
+    // One read key per decide process (each has its own key table); the same requests otherwise.
+    const decideReqs = (key: string) => ids.map((id) => rawGet(`/v1/decide?userId=${id}&flag=new_checkout`, { Authorization: `Bearer ${key}` }));
+    // Server CPU per request, measured by the serving process: robust to a noisy machine, unlike rps.
     const cpu = { b: [] as number[], f: [] as number[], e: [] as number[], n: [] as number[] };
-    const closed = (port: number, requests: string[], tag: keyof typeof cpu) => async () => {
-      const before = process.cpuUsage();
-      const r = await runLoad({ host: '127.0.0.1', port, requests, mode: 'closed', concurrency, rate: 0, warmupMs, durationMs, maxConnections: concurrency });
-      const used = process.cpuUsage(before);
-      cpu[tag].push((used.user + used.system) / Math.max(1, r.total));
+    const closed = async (server: { w: IpcWorker<DecideServerRequest, unknown>; port: number }, requests: string[], tag: keyof typeof cpu) => {
+      const before = (await server.w.request({ cmd: 'cpu' })) as number;
+      const r = await runLoad({ host: '127.0.0.1', port: server.port, requests, mode: 'closed', concurrency, rate: 0, warmupMs, durationMs, maxConnections: concurrency });
+      const used = ((await server.w.request({ cmd: 'cpu' })) as number) - before;
+      cpu[tag].push(used / Math.max(1, r.total));
       return r;
     };
     const open = (port: number, requests: string[], rate: number) =>
@@ -220,10 +161,10 @@ export async function runDecideBench(opts: { quick?: boolean } = {}): Promise<De
     for (let i = 0; i < reps; i++) {
       const order = i % 2 === 0 ? ['b', 'f', 'e', 'n'] : ['n', 'e', 'f', 'b'];
       for (const o of order) {
-        if (o === 'b') baseRuns.push(check('baseline', await closed(basePort, baseReqs, 'b')()));
-        if (o === 'f') fastRuns.push(check('decide', await closed(fastPort, decideReqs, 'f')()));
-        if (o === 'e') expressRuns.push(check('decide/express', await closed(expressPort, decideReqs, 'e')()));
-        if (o === 'n') noCacheRuns.push(check('decide/no-state-cache', await closed(noCachePort, decideReqs, 'n')()));
+        if (o === 'b') baseRuns.push(check('baseline', await closed(base, baseReqs, 'b')));
+        if (o === 'f') fastRuns.push(check('decide', await closed(fast, decideReqs(fast.key), 'f')));
+        if (o === 'e') expressRuns.push(check('decide/express', await closed(express, decideReqs(express.key), 'e')));
+        if (o === 'n') noCacheRuns.push(check('decide/no-state-cache', await closed(noCache, decideReqs(noCache.key), 'n')));
       }
     }
     const baselineRps = median(baseRuns.map((r) => r.rps));
@@ -236,21 +177,22 @@ export async function runDecideBench(opts: { quick?: boolean } = {}): Promise<De
     const loadRps = Math.max(100, Math.round(baselineRps / 2));
     const decideLats: LoadResult[] = [];
     const baseLats: LoadResult[] = [];
-    for (let i = 0; i < 3; i++) {
+    for (let i = 0; i < reps; i++) {
       const first = i % 2 === 0 ? 'f' : 'b';
       for (const o of [first, first === 'f' ? 'b' : 'f']) {
-        if (o === 'f') decideLats.push(check('decide open loop', await open(fastPort, decideReqs, loadRps)));
-        else baseLats.push(check('baseline open loop', await open(basePort, baseReqs, loadRps)));
+        if (o === 'f') decideLats.push(check('decide open loop', await open(fast.port, decideReqs(fast.key), loadRps)));
+        else baseLats.push(check('baseline open loop', await open(base.port, baseReqs, loadRps)));
       }
     }
     const medianRun = (runs: LoadResult[]) => [...runs].sort((a, b) => a.p99_ms - b.p99_ms)[Math.floor(runs.length / 2)]!;
     const decideLat = medianRun(decideLats);
     const baseLat = medianRun(baseLats);
 
-    const failed = await errorAnswers(registries);
+    let failed = 0;
+    for (const s of [fast, express, noCache]) failed += (await s.w.request({ cmd: 'errors' })) as number;
     if (failed > 0) throw new Error(`decide answered ${failed} requests with ERROR (Redis reads failed): run invalid`);
 
-    await profileDecide(fastPort, decideReqs, { quick, durationMs, concurrency, rps, baselineRps });
+    await profileDecide(fast.w, fast.port, decideReqs(fast.key), { quick, durationMs, concurrency, rps, baselineRps });
 
     return {
       rps: Math.round(rps),
@@ -277,16 +219,12 @@ export async function runDecideBench(opts: { quick?: boolean } = {}): Promise<De
       no_state_cache_cpu_us_per_req: Math.round(median(cpu.n)),
       users: USERS,
       concurrency,
+      generator: decideLat.generator,
     };
   } finally {
-    for (const a of apps) await a.close();
-    for (const s of servers) {
-      s.closeAllConnections();
-      await new Promise<void>((resolve) => s.close(() => resolve()));
-    }
+    await Promise.all(servers.map((s) => s.close()));
     await cleanup(writer, prefix).catch(() => undefined);
-    for (const c of connections) c.disconnect();
-    await keyDb.db.close();
+    writer.disconnect();
   }
 }
 
@@ -327,25 +265,26 @@ const DECIDE_HOT_PATH = [
 
 /**
  * One extra, untimed closed-loop run of the real decide server (thin router, state cache on) under the
- * in-process CPU profiler (this process serves; the load generator is a child): writes
+ * CPU profiler of its process (the load generator is another process): writes
  * decide.cpuprofile and decide-profile.md (inclusive time of the hot path, top self-time functions, time
  * per area) next to the results (lib/report.ts resultsDir()). The timed figures are not affected.
  */
 async function profileDecide(
+  server: IpcWorker<DecideServerRequest, unknown>,
   port: number,
   requests: string[],
   o: { quick: boolean; durationMs: number; concurrency: number; rps: number; baselineRps: number },
 ): Promise<void> {
-  const { inclusiveTimes, profileMarkdown, startCpuProfile, summarizeProfile } = await import('./lib/profile');
+  const { inclusiveTimes, profileMarkdown, summarizeProfile } = await import('./lib/profile');
   const { resultsDir } = await import('./lib/report');
   const { mkdirSync, writeFileSync } = await import('node:fs');
-  const stop = await startCpuProfile();
+  await server.request({ cmd: 'profile-start' });
   let load: LoadResult;
-  let profile: Awaited<ReturnType<typeof stop>>;
+  let profile: CpuProfile;
   try {
     load = await runLoad({ host: '127.0.0.1', port, requests, mode: 'closed', concurrency: o.concurrency, rate: 0, warmupMs: 0, durationMs: o.durationMs, maxConnections: o.concurrency });
   } finally {
-    profile = await stop();
+    profile = (await server.request({ cmd: 'profile-stop' })) as CpuProfile;
   }
   if (load.non2xx > 0 || load.errors > 0) throw new Error(`decide profiled run: ${load.non2xx} non-2xx and ${load.errors} errors`);
   const dir = resultsDir();

@@ -1,0 +1,169 @@
+/**
+ * One server of the decide benchmark in its own process, as deployed (decide is a stateless service of
+ * its own): the bench process holds the seed data, the results and the other servers, and its heap and
+ * garbage collections would otherwise land in every server's tail latency.
+ *
+ * Kinds:
+ * - `baseline`: a bare node:http server doing ONE ioredis round trip (HGETALL of the profile hash) and
+ *   answering it as JSON — the floor any Redis-backed decide can reach;
+ * - `decide` / `decide-express` / `decide-no-state-cache`: the real app (createDecideApp) on its thin
+ *   router, mounted in express, or with the decoded-state cache off; authenticated by the production key
+ *   verifier (sha-256 + its in-process cache) over an in-memory PGlite key table with one read key.
+ *
+ * Protocol (bench/lib/child.ts forkWorker): argv[2] = DecideServerSetup JSON; `{ready: true}` once it
+ * listens; requests `{cmd: 'info'}` → {port, key}, `{cmd: 'cpu'}` → CPU µs used so far, `{cmd:
+ * 'errors'}` → decisions answered ERROR, `{cmd: 'profile-start'}` / `{cmd: 'profile-stop'}` → the CPU
+ * profile of the main thread in between, `{cmd: 'exit'}` closes and exits.
+ */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Redis } from 'ioredis';
+import pino from 'pino';
+import { Registry } from 'prom-client';
+import { PGlite } from '@electric-sql/pglite';
+import { systemClock } from '@tinycdp/common';
+import { PGliteSqlClient, PgKeyVerifier, createKey, migrate } from '@tinycdp/postgres';
+import { redisKeys } from '@tinycdp/redis';
+import { createDecideApp, decideRedisOptions } from '../../services/decide/src/app';
+import { startCpuProfile, type CpuProfile } from './profile';
+
+export type DecideServerKind = 'baseline' | 'decide' | 'decide-express' | 'decide-no-state-cache';
+
+export interface DecideServerSetup {
+  readonly kind: DecideServerKind;
+  readonly redisUrl: string;
+  readonly redisPrefix: string;
+  /** Redis read budget, ms (generous: the bench measures throughput and latency, not the outage path). */
+  readonly redisBudgetMs: number;
+}
+
+export type DecideServerRequest = { cmd: 'info' | 'cpu' | 'errors' | 'profile-start' | 'profile-stop' | 'exit' };
+export interface DecideServerInfo {
+  readonly port: number;
+  /** The read key (decide kinds), '' for the baseline. */
+  readonly key: string;
+}
+
+interface Running {
+  port: number;
+  key: string;
+  errors(): Promise<number>;
+  close(): Promise<void>;
+}
+
+/** The floor: parse the id, ONE HGETALL, answer it as JSON. */
+async function baseline(setup: DecideServerSetup): Promise<Running> {
+  const redis = new Redis(setup.redisUrl, decideRedisOptions(setup.redisBudgetMs));
+  const keys = redisKeys(setup.redisPrefix);
+  const server = createServer((req, res) => {
+    const url = req.url ?? '/';
+    const id = new URLSearchParams(url.slice(url.indexOf('?') + 1)).get('userId') ?? '';
+    redis.hgetall(keys.profile(id)).then(
+      (fields) => {
+        const body = JSON.stringify({ userId: id, fields });
+        res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
+        res.end(body);
+      },
+      () => {
+        res.writeHead(503, { 'content-length': 0 });
+        res.end();
+      },
+    );
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as AddressInfo).port,
+    key: '',
+    errors: async () => 0,
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      redis.disconnect();
+    },
+  };
+}
+
+async function decide(setup: DecideServerSetup): Promise<Running> {
+  const keyDb = new PGliteSqlClient(new PGlite());
+  await migrate(keyDb);
+  const key = (await createKey(keyDb, 'read', 'bench')).key;
+  const redis = new Redis(setup.redisUrl, decideRedisOptions(setup.redisBudgetMs));
+  const registry = new Registry();
+  const app = createDecideApp({
+    redis,
+    keys: new PgKeyVerifier(keyDb),
+    prefix: setup.redisPrefix,
+    clock: systemClock,
+    logger: pino({ level: 'silent' }),
+    registry,
+    router: setup.kind === 'decide-express' ? 'express' : 'fast',
+    stateCacheEntries: setup.kind === 'decide-no-state-cache' ? 0 : 10_000,
+    redisTimeoutMs: setup.redisBudgetMs,
+  });
+  const { port } = await app.listen(0, '127.0.0.1');
+  return {
+    port,
+    key,
+    async errors() {
+      const m = await registry.getSingleMetric('tinycdp_decide_errors_total')?.get();
+      return (m?.values ?? []).reduce((s, v) => s + v.value, 0);
+    },
+    async close() {
+      await app.close();
+      redis.disconnect();
+      await keyDb.db.close();
+    },
+  };
+}
+
+async function main(setup: DecideServerSetup): Promise<void> {
+  const server = setup.kind === 'baseline' ? await baseline(setup) : await decide(setup);
+  let stopProfile: (() => Promise<CpuProfile>) | null = null;
+
+  const answer = async (cmd: DecideServerRequest['cmd']): Promise<unknown> => {
+    switch (cmd) {
+      case 'info':
+        return { port: server.port, key: server.key } satisfies DecideServerInfo;
+      case 'cpu': {
+        const u = process.cpuUsage();
+        return u.user + u.system;
+      }
+      case 'errors':
+        return server.errors();
+      case 'profile-start':
+        stopProfile = await startCpuProfile();
+        return null;
+      case 'profile-stop': {
+        if (!stopProfile) throw new Error('profile-stop without profile-start');
+        const p = await stopProfile();
+        stopProfile = null;
+        return p;
+      }
+      default:
+        throw new Error(`unknown command ${String(cmd)}`);
+    }
+  };
+  let stopping = false;
+  const shutdown = async () => {
+    if (stopping) return;
+    stopping = true;
+    await server.close().catch(() => undefined);
+    process.exit(0);
+  };
+  process.on('message', (m: DecideServerRequest) => {
+    if (m.cmd === 'exit') return void shutdown();
+    answer(m.cmd).then(
+      (result) => process.send!({ result }),
+      (err: unknown) => process.send!({ error: String((err as Error)?.stack ?? err) }),
+    );
+  });
+  process.on('disconnect', () => void shutdown());
+  process.send!({ ready: true });
+}
+
+if (process.argv[2] && process.argv[1]?.endsWith('decide-server.ts')) {
+  main(JSON.parse(process.argv[2]) as DecideServerSetup).catch((err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  });
+}
