@@ -43,6 +43,13 @@ export interface DecideBenchResult {
   /** p99 of each latency repetition (min–max; the reported run is the median one). */
   p99_range: [number, number];
   baseline_p99_range: [number, number];
+  /**
+   * A node:http server with no I/O (constant answer) at the same rate, same generator: the tail this
+   * machine gives any node server; decide's p99 cannot be told apart from it when they overlap.
+   */
+  floor_p50_ms: number;
+  floor_p99_ms: number;
+  floor_p99_range: [number, number];
   /** Constant rate of the latency runs: half the baseline's max. */
   load_rps: number;
   /** Answers/s actually completed in the latency runs: below load_rps, the box could not keep the rate
@@ -127,6 +134,7 @@ export async function runDecideBench(opts: { quick?: boolean } = {}): Promise<De
       servers.push(w);
       return { w, ...((await w.request({ cmd: 'info' })) as DecideServerInfo) };
     };
+    const floor = await start('floor');
     const base = await start('baseline');
     const fast = await start('decide');
     const express = await start('decide-express');
@@ -175,18 +183,22 @@ export async function runDecideBench(opts: { quick?: boolean } = {}): Promise<De
     // Latency at half the baseline's max rate (open loop), decide and baseline interleaved; the
     // repetition with the median p99 of each side is reported (with the range of p99s).
     const loadRps = Math.max(100, Math.round(baselineRps / 2));
+    // The floor server (no I/O) at the same rate tells what of the tail is this machine's.
     const decideLats: LoadResult[] = [];
     const baseLats: LoadResult[] = [];
+    const floorLats: LoadResult[] = [];
     for (let i = 0; i < reps; i++) {
-      const first = i % 2 === 0 ? 'f' : 'b';
-      for (const o of [first, first === 'f' ? 'b' : 'f']) {
+      const order = [['f', 'b', 'x'], ['b', 'x', 'f'], ['x', 'f', 'b']][i % 3]!;
+      for (const o of order) {
         if (o === 'f') decideLats.push(check('decide open loop', await open(fast.port, decideReqs(fast.key), loadRps)));
-        else baseLats.push(check('baseline open loop', await open(base.port, baseReqs, loadRps)));
+        if (o === 'b') baseLats.push(check('baseline open loop', await open(base.port, baseReqs, loadRps)));
+        if (o === 'x') floorLats.push(check('floor open loop', await open(floor.port, baseReqs, loadRps)));
       }
     }
     const medianRun = (runs: LoadResult[]) => [...runs].sort((a, b) => a.p99_ms - b.p99_ms)[Math.floor(runs.length / 2)]!;
     const decideLat = medianRun(decideLats);
     const baseLat = medianRun(baseLats);
+    const floorLat = medianRun(floorLats);
 
     let failed = 0;
     for (const s of [fast, express, noCache]) failed += (await s.w.request({ cmd: 'errors' })) as number;
@@ -203,6 +215,9 @@ export async function runDecideBench(opts: { quick?: boolean } = {}): Promise<De
       baseline_p99_ms: baseLat.p99_ms,
       p99_range: range(decideLats.map((r) => r.p99_ms)),
       baseline_p99_range: range(baseLats.map((r) => r.p99_ms)),
+      floor_p50_ms: floorLat.p50_ms,
+      floor_p99_ms: floorLat.p99_ms,
+      floor_p99_range: range(floorLats.map((r) => r.p99_ms)),
       load_rps: loadRps,
       load_achieved_rps: decideLat.rps,
       baseline_load_achieved_rps: baseLat.rps,

@@ -199,6 +199,16 @@ describe('markdown report', () => {
     expect(row('time exit')).toContain('max 1.2 s late');
   });
 
+  it('puts the no-I/O floor server beside the baseline in the decide latency row', () => {
+    const decide = { rps: 20_000, baseline_rps: 25_000, ratio: 0.8, load_rps: 12_500, p50_ms: 0.5, p99_ms: 7.25, p99_range: [6, 9], baseline_p99_ms: 6.5, baseline_p99_range: [5, 8], floor_p99_ms: 4.5, floor_p99_range: [3, 6] };
+    const f = fixture();
+    const scenarios = { ...f.scenarios, decide: { status: 'ok' as const, when: f.when, quick: true, seconds: 60 } };
+    const row = renderMarkdown({ ...f, decide, scenarios }).split('\n').find((r) => r.startsWith('| decide: latency at 12,500 req/s'))!;
+    expect(row).toContain('p50 0.5 ms, p99 7.25 ms (6–9)');
+    expect(row).toContain('p99 6.5 ms (5–8); no-I/O node server p99 4.5 ms (3–6)');
+    expect(row).toContain('❌ missed');
+  });
+
   it('says why a section is absent and which sections are from earlier runs', () => {
     expect(rows.find((r) => r.startsWith('| decide'))).toBe('| decide | missing: bench/decide.ts not found | — | — | — | — |');
     expect(md).toContain('Kept from earlier runs (not re-run this time): time_exit (2025-12-31T00:00:00.000Z)');

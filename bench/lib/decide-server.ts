@@ -4,6 +4,8 @@
  * garbage collections would otherwise land in every server's tail latency.
  *
  * Kinds:
+ * - `floor`: a node:http server answering a constant small JSON, no Redis: what any node server gets
+ *   from this machine at a given rate (its tail is the box's scheduling noise, not a data path);
  * - `baseline`: a bare node:http server doing ONE ioredis round trip (HGETALL of the profile hash) and
  *   answering it as JSON — the floor any Redis-backed decide can reach;
  * - `decide` / `decide-express` / `decide-no-state-cache`: the real app (createDecideApp) on its thin
@@ -15,7 +17,7 @@
  * 'errors'}` → decisions answered ERROR, `{cmd: 'profile-start'}` / `{cmd: 'profile-stop'}` → the CPU
  * profile of the main thread in between, `{cmd: 'exit'}` closes and exits.
  */
-import { createServer } from 'node:http';
+import { createServer, type RequestListener } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Redis } from 'ioredis';
 import pino from 'pino';
@@ -27,7 +29,7 @@ import { redisKeys } from '@tinycdp/redis';
 import { createDecideApp, decideRedisOptions } from '../../services/decide/src/app';
 import { startCpuProfile, type CpuProfile } from './profile';
 
-export type DecideServerKind = 'baseline' | 'decide' | 'decide-express' | 'decide-no-state-cache';
+export type DecideServerKind = 'floor' | 'baseline' | 'decide' | 'decide-express' | 'decide-no-state-cache';
 
 export interface DecideServerSetup {
   readonly kind: DecideServerKind;
@@ -40,7 +42,7 @@ export interface DecideServerSetup {
 export type DecideServerRequest = { cmd: 'info' | 'cpu' | 'errors' | 'profile-start' | 'profile-stop' | 'exit' };
 export interface DecideServerInfo {
   readonly port: number;
-  /** The read key (decide kinds), '' for the baseline. */
+  /** The read key (decide kinds), '' for the others. */
   readonly key: string;
 }
 
@@ -51,11 +53,11 @@ interface Running {
   close(): Promise<void>;
 }
 
-/** The floor: parse the id, ONE HGETALL, answer it as JSON. */
-async function baseline(setup: DecideServerSetup): Promise<Running> {
+/** The Redis-backed floor: parse the id, ONE HGETALL, answer it as JSON. */
+function baselineHandler(setup: DecideServerSetup): { handler: RequestListener; close(): void } {
   const redis = new Redis(setup.redisUrl, decideRedisOptions(setup.redisBudgetMs));
   const keys = redisKeys(setup.redisPrefix);
-  const server = createServer((req, res) => {
+  const handler: RequestListener = (req, res) => {
     const url = req.url ?? '/';
     const id = new URLSearchParams(url.slice(url.indexOf('?') + 1)).get('userId') ?? '';
     redis.hgetall(keys.profile(id)).then(
@@ -69,7 +71,25 @@ async function baseline(setup: DecideServerSetup): Promise<Running> {
         res.end();
       },
     );
-  });
+  };
+  return { handler, close: () => redis.disconnect() };
+}
+
+/** The machine's floor: the same id parsing and a constant small answer, no I/O. */
+function floorHandler(): { handler: RequestListener; close(): void } {
+  const handler: RequestListener = (req, res) => {
+    const url = req.url ?? '/';
+    const id = new URLSearchParams(url.slice(url.indexOf('?') + 1)).get('userId') ?? '';
+    const body = JSON.stringify({ userId: id, fields: { traits: '{}', segments: '{}' } });
+    res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
+    res.end(body);
+  };
+  return { handler, close: () => undefined };
+}
+
+async function plain(setup: DecideServerSetup): Promise<Running> {
+  const { handler, close } = setup.kind === 'floor' ? floorHandler() : baselineHandler(setup);
+  const server = createServer(handler);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
     port: (server.address() as AddressInfo).port,
@@ -78,7 +98,7 @@ async function baseline(setup: DecideServerSetup): Promise<Running> {
     async close() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
-      redis.disconnect();
+      close();
     },
   };
 }
@@ -117,7 +137,7 @@ async function decide(setup: DecideServerSetup): Promise<Running> {
 }
 
 async function main(setup: DecideServerSetup): Promise<void> {
-  const server = setup.kind === 'baseline' ? await baseline(setup) : await decide(setup);
+  const server = setup.kind === 'floor' || setup.kind === 'baseline' ? await plain(setup) : await decide(setup);
   let stopProfile: (() => Promise<CpuProfile>) | null = null;
 
   const answer = async (cmd: DecideServerRequest['cmd']): Promise<unknown> => {

@@ -163,7 +163,9 @@ function sectionRows(r: BenchResults): Map<ScenarioName, Row[]> {
     {
       scenario: `decide: latency at ${fmt(num(decide, 'load_rps'))} req/s`,
       measured: `p50 ${fmt(num(decide, 'p50_ms'), 2)} ms, p99 ${fmt(num(decide, 'p99_ms'), 2)} ms${rangeText(decide, 'p99_range', 1)}`,
-      baseline: `p99 ${fmt(num(decide, 'baseline_p99_ms'), 2)} ms${rangeText(decide, 'baseline_p99_range', 1)}`,
+      baseline:
+        `p99 ${fmt(num(decide, 'baseline_p99_ms'), 2)} ms${rangeText(decide, 'baseline_p99_range', 1)}` +
+        (decide && 'floor_p99_ms' in decide ? `; no-I/O node server p99 ${fmt(num(decide, 'floor_p99_ms'), 2)} ms${rangeText(decide, 'floor_p99_range', 1)}` : ''),
       ratio: '—',
       goal: 'p99 < 5 ms',
       verdict: check(num(decide, 'p99_ms'), (x) => x < 5),
