@@ -1,12 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { Kafka, logLevel, type Consumer, type Producer } from 'kafkajs';
+import { Kafka, logLevel, type Producer } from 'kafkajs';
 import { Redis } from 'ioredis';
 import { buildPlan, decodeProfile, profileView } from '@tinycdp/engine';
-import { DEFAULT_TOPIC_SETTINGS, DefinitionsWriter, ensureTopics, topicNames, topicSpecs } from '@tinycdp/kafka';
+import { topicNames } from '@tinycdp/kafka';
 import { RedisProfileStore } from '@tinycdp/redis';
 import { freePort, getServices, isolatedGroupId, isolatedRedisPrefix, isolatedTopicPrefix, waitFor } from '@tinycdp/testkit';
+import { startPipelineFixture, type PipelineFixture } from './test-support/pipeline-fixture';
 
 // SIGKILL the processor several times in the middle of a stream; after restarts every count must be
 // exact and no segment change lost (duplicates only with the same sequence).
@@ -28,9 +29,9 @@ const USERS = 40;
 // Long enough (≈ 40 s of streaming) that all three kills land while events are still arriving.
 const PER_USER = 120;
 
+let pipeline: PipelineFixture<any>;
 let producer: Producer;
-let changesConsumer: Consumer;
-const changes: any[] = [];
+let changes: any[];
 let child: ChildProcess | null = null;
 
 function startProcessor(): ChildProcess {
@@ -56,23 +57,13 @@ function startProcessor(): ChildProcess {
 
 beforeAll(async () => {
   void freePort;
-  const admin = kafka.admin();
-  await admin.connect();
-  await ensureTopics(admin, topicSpecs(topics, { ...DEFAULT_TOPIC_SETTINGS, partitions: 3 }));
-  await admin.disconnect();
-  producer = kafka.producer();
-  await producer.connect();
-  await new DefinitionsWriter(producer, topics.definitions).publish(defs.map((d) => ({ key: `${d.kind}:${d.key}`, value: JSON.stringify(d) })));
-  changesConsumer = kafka.consumer({ groupId: isolatedGroupId() });
-  await changesConsumer.connect();
-  await changesConsumer.subscribe({ topic: topics.segmentChanges, fromBeginning: true });
-  await changesConsumer.run({ eachMessage: async ({ message }) => void changes.push(JSON.parse(message.value!.toString())) });
+  pipeline = await startPipelineFixture({ kafka, topics, partitions: 3, definitions: defs, changesGroupId: isolatedGroupId() });
+  ({ producer, changes } = pipeline);
 });
 
 afterAll(async () => {
   child?.kill('SIGKILL');
-  await changesConsumer?.disconnect();
-  await producer?.disconnect();
+  await pipeline?.stop();
   const keys = await redis.keys(`${redisPrefix}*`);
   if (keys.length) await redis.del(...keys);
   redis.disconnect();

@@ -5,11 +5,12 @@ import pino from 'pino';
 import { Registry } from 'prom-client';
 import { systemClock } from '@tinycdp/common';
 import { decodeProfile, buildPlan, profileView } from '@tinycdp/engine';
-import { ensureTopics, topicNames, topicSpecs, DEFAULT_TOPIC_SETTINGS, DefinitionsWriter } from '@tinycdp/kafka';
+import { topicNames, DefinitionsWriter } from '@tinycdp/kafka';
 import { RedisDefinitionCache, RedisProfileStore } from '@tinycdp/redis';
 import { getServices, isolatedGroupId, isolatedRedisPrefix, isolatedTopicPrefix, waitFor } from '@tinycdp/testkit';
 import { createProcessor, type Processor } from './app';
 import { KafkaDefinitionSource, KafkaEventSource, kafkaSink } from './consumer/kafka-sources';
+import { startPipelineFixture, type PipelineFixture } from './test-support/pipeline-fixture';
 
 const services = getServices();
 const topics = topicNames(isolatedTopicPrefix());
@@ -17,11 +18,11 @@ const redisPrefix = isolatedRedisPrefix();
 const kafka = new Kafka({ clientId: 'processor-int', brokers: services.kafkaBrokers, logLevel: logLevel.NOTHING });
 const redis = new Redis(services.redisUrl);
 const store = new RedisProfileStore(redis, redisPrefix);
+let pipeline: PipelineFixture<any>;
 let producer: Producer;
-let changesConsumer: Consumer;
 let dlqConsumer: Consumer;
 let processor: Processor;
-const changes: any[] = [];
+let changes: any[];
 const dead: { value: string; error: string }[] = [];
 
 const defs = [
@@ -46,20 +47,8 @@ async function state(id: string) {
 }
 
 beforeAll(async () => {
-  const admin = kafka.admin();
-  await admin.connect();
-  await ensureTopics(admin, topicSpecs(topics, { ...DEFAULT_TOPIC_SETTINGS, partitions: 3 }));
-  await admin.disconnect();
-  producer = kafka.producer();
-  await producer.connect();
-  await new DefinitionsWriter(producer, topics.definitions).publish(
-    defs.map((d) => ({ key: `${d.kind}:${d.key}`, value: JSON.stringify(d) })),
-  );
-
-  changesConsumer = kafka.consumer({ groupId: isolatedGroupId() });
-  await changesConsumer.connect();
-  await changesConsumer.subscribe({ topic: topics.segmentChanges, fromBeginning: true });
-  await changesConsumer.run({ eachMessage: async ({ message }) => void changes.push(JSON.parse(message.value!.toString())) });
+  pipeline = await startPipelineFixture({ kafka, topics, partitions: 3, definitions: defs, changesGroupId: isolatedGroupId() });
+  ({ producer, changes } = pipeline);
   dlqConsumer = kafka.consumer({ groupId: isolatedGroupId() });
   await dlqConsumer.connect();
   await dlqConsumer.subscribe({ topic: topics.eventsDlq, fromBeginning: true });
@@ -88,9 +77,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await processor?.stop();
-  await changesConsumer?.disconnect();
   await dlqConsumer?.disconnect();
-  await producer?.disconnect();
+  await pipeline?.stop();
   const keys = await redis.keys(`${redisPrefix}*`);
   if (keys.length) await redis.del(...keys);
   redis.disconnect();

@@ -8,12 +8,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { Kafka, logLevel, type Consumer, type Producer } from 'kafkajs';
+import { Kafka, logLevel, type Producer } from 'kafkajs';
 import { Redis } from 'ioredis';
 import { buildPlan, decodeProfile, profileView, type Definition } from '@tinycdp/engine';
-import { DEFAULT_TOPIC_SETTINGS, DefinitionsWriter, ensureTopics, topicNames, topicSpecs } from '@tinycdp/kafka';
+import { topicNames } from '@tinycdp/kafka';
 import { RedisProfileStore } from '@tinycdp/redis';
 import { deleteTopics, getServices, isolatedGroupId, isolatedRedisPrefix, isolatedTopicPrefix, waitFor } from '@tinycdp/testkit';
+import { startPipelineFixture, type PipelineFixture } from './test-support/pipeline-fixture';
 
 const services = getServices();
 const prefix = isolatedTopicPrefix();
@@ -34,9 +35,10 @@ const USERS = 48;
 const PER_USER = 25;
 const PARTITIONS = 6;
 
+type Change = { profileId: string; segment: string; status: string; sequence: number };
+let pipeline: PipelineFixture<Change>;
 let producer: Producer;
-let changesConsumer: Consumer;
-const changes: { profileId: string; segment: string; status: string; sequence: number }[] = [];
+let changes: Change[];
 const children: ChildProcess[] = [];
 
 interface Member {
@@ -93,23 +95,13 @@ async function counted(): Promise<number> {
 }
 
 beforeAll(async () => {
-  const admin = kafka.admin();
-  await admin.connect();
-  await ensureTopics(admin, topicSpecs(topics, { ...DEFAULT_TOPIC_SETTINGS, partitions: PARTITIONS }));
-  await admin.disconnect();
-  producer = kafka.producer();
-  await producer.connect();
-  await new DefinitionsWriter(producer, topics.definitions).publish(defs.map((d) => ({ key: `${d.kind}:${d.key}`, value: JSON.stringify(d) })));
-  changesConsumer = kafka.consumer({ groupId: isolatedGroupId() });
-  await changesConsumer.connect();
-  await changesConsumer.subscribe({ topic: topics.segmentChanges, fromBeginning: true });
-  await changesConsumer.run({ eachMessage: async ({ message }) => void changes.push(JSON.parse(message.value!.toString())) });
+  pipeline = await startPipelineFixture({ kafka, topics, partitions: PARTITIONS, definitions: defs, changesGroupId: isolatedGroupId() });
+  ({ producer, changes } = pipeline);
 });
 
 afterAll(async () => {
   for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-  await changesConsumer?.disconnect();
-  await producer?.disconnect();
+  await pipeline?.stop();
   const keys = await redis.keys(`${redisPrefix}*`);
   if (keys.length) await redis.del(...keys);
   redis.disconnect();

@@ -7,13 +7,13 @@
  */
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Kafka, logLevel, type Consumer, type Producer } from 'kafkajs';
+import { Kafka, logLevel, type Producer } from 'kafkajs';
 import { Redis } from 'ioredis';
 import pino from 'pino';
 import { Registry } from 'prom-client';
 import { systemClock } from '@tinycdp/common';
 import { buildPlan, decodeProfile, profileView, type Definition } from '@tinycdp/engine';
-import { DEFAULT_TOPIC_SETTINGS, DefinitionsWriter, ensureTopics, topicNames, topicSpecs } from '@tinycdp/kafka';
+import { topicNames } from '@tinycdp/kafka';
 import { RedisProfileStore } from '@tinycdp/redis';
 import {
   deleteTopics,
@@ -28,6 +28,7 @@ import {
 import { createProcessor, type Processor } from '../app';
 import { KafkaDefinitionSource, KafkaEventSource, kafkaSink } from '../consumer/kafka-sources';
 import { startProcessorHttp } from '../http/server';
+import { startPipelineFixture, type PipelineFixture } from '../test-support/pipeline-fixture';
 import { EpochGuardedRepository, RedisEpochGuard } from './redis-epoch';
 
 const services = getServices();
@@ -43,9 +44,10 @@ const { plan } = buildPlan(defs);
 
 let privateRedis: PrivateRedis;
 let redis: Redis;
+type Change = { profileId: string; segment: string; status: string; sequence: number };
+let pipeline: PipelineFixture<Change>;
 let producer: Producer;
-let changesConsumer: Consumer;
-const changes: { profileId: string; segment: string; status: string; sequence: number }[] = [];
+let changes: Change[];
 const logLines: { msg?: string; level?: number }[] = [];
 let processor: Processor | null = null;
 let guard: RedisEpochGuard | null = null;
@@ -127,24 +129,14 @@ beforeAll(async () => {
   privateRedis = await startPrivateRedis();
   redis = new Redis(privateRedis.url, { enableAutoPipelining: true, maxRetriesPerRequest: 3 });
   redis.on('error', () => undefined);
-  const admin = kafka.admin();
-  await admin.connect();
-  await ensureTopics(admin, topicSpecs(topics, { ...DEFAULT_TOPIC_SETTINGS, partitions: 2 }));
-  await admin.disconnect();
-  producer = kafka.producer();
-  await producer.connect();
-  await new DefinitionsWriter(producer, topics.definitions).publish(defs.map((d) => ({ key: `${d.kind}:${d.key}`, value: JSON.stringify(d) })));
-  changesConsumer = kafka.consumer({ groupId: isolatedGroupId() });
-  await changesConsumer.connect();
-  await changesConsumer.subscribe({ topic: topics.segmentChanges, fromBeginning: true });
-  await changesConsumer.run({ eachMessage: async ({ message }) => void changes.push(JSON.parse(message.value!.toString())) });
+  pipeline = await startPipelineFixture({ kafka, topics, partitions: 2, definitions: defs, changesGroupId: isolatedGroupId() });
+  ({ producer, changes } = pipeline);
 });
 
 afterAll(async () => {
   await processor?.stop().catch(() => undefined);
   guard?.close();
-  await changesConsumer?.disconnect().catch(() => undefined);
-  await producer?.disconnect().catch(() => undefined);
+  await pipeline?.stop().catch(() => undefined);
   redis?.disconnect();
   await privateRedis?.stop();
   await deleteTopics(services.kafkaBrokers, Object.values(topics)).catch(() => undefined);
