@@ -80,3 +80,38 @@ export function forkWorker<Req, Res>(file: string, setup: unknown, hardTimeoutMs
     });
   });
 }
+
+/**
+ * The child side of forkWorker: answers each request in turn with `{result}` or `{error}`; `{cmd:
+ * 'exit'}` or a lost parent runs `shutdown` once (it ends the process). Then says `{ready: true}`.
+ */
+export function serveParent<Req>(answer: (req: Req) => Promise<unknown>, shutdown: () => Promise<void>): void {
+  let stopping = false;
+  const stop = async (): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    await shutdown();
+  };
+  let queue = Promise.resolve();
+  process.on('message', (m: Req | { cmd: 'exit' }) => {
+    queue = queue.then(async () => {
+      if ((m as { cmd?: unknown }).cmd === 'exit') return stop();
+      try {
+        process.send!({ result: await answer(m as Req) });
+      } catch (err) {
+        process.send!({ error: String((err as Error)?.stack ?? err) });
+      }
+    });
+  });
+  process.on('disconnect', () => void stop());
+  process.send!({ ready: true });
+}
+
+/** Runs `main` with the JSON setup in argv[2] when the process was started on `file`; exits 1 if it fails. */
+export function workerMain<T>(file: string, main: (setup: T) => Promise<void>): void {
+  if (!process.argv[2] || !process.argv[1]?.endsWith(file)) return;
+  main(JSON.parse(process.argv[2]) as T).catch((err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  });
+}

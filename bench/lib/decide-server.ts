@@ -27,6 +27,7 @@ import { systemClock } from '@tinycdp/common';
 import { PGliteSqlClient, PgKeyVerifier, createKey, migrate } from '@tinycdp/postgres';
 import { redisKeys } from '@tinycdp/redis';
 import { createDecideApp, decideRedisOptions } from '../../services/decide/src/app';
+import { serveParent, workerMain } from './child';
 import { startCpuProfile, type CpuProfile } from './profile';
 
 export type DecideServerKind = 'floor' | 'baseline' | 'decide' | 'decide-express' | 'decide-no-state-cache';
@@ -163,27 +164,13 @@ async function main(setup: DecideServerSetup): Promise<void> {
         throw new Error(`unknown command ${String(cmd)}`);
     }
   };
-  let stopping = false;
-  const shutdown = async () => {
-    if (stopping) return;
-    stopping = true;
-    await server.close().catch(() => undefined);
-    process.exit(0);
-  };
-  process.on('message', (m: DecideServerRequest) => {
-    if (m.cmd === 'exit') return void shutdown();
-    answer(m.cmd).then(
-      (result) => process.send!({ result }),
-      (err: unknown) => process.send!({ error: String((err as Error)?.stack ?? err) }),
-    );
-  });
-  process.on('disconnect', () => void shutdown());
-  process.send!({ ready: true });
+  serveParent<DecideServerRequest>(
+    (m) => answer(m.cmd),
+    async () => {
+      await server.close().catch(() => undefined);
+      process.exit(0);
+    },
+  );
 }
 
-if (process.argv[2] && process.argv[1]?.endsWith('decide-server.ts')) {
-  main(JSON.parse(process.argv[2]) as DecideServerSetup).catch((err: unknown) => {
-    console.error(err);
-    process.exit(1);
-  });
-}
+workerMain('decide-server.ts', main);

@@ -19,6 +19,7 @@ import { Kafka, logLevel, type Consumer } from 'kafkajs';
 import { Redis } from 'ioredis';
 import { PRODUCER_CONFIG, processorConsumerConfig } from '@tinycdp/kafka';
 import { redisKeys } from '@tinycdp/redis';
+import { serveParent, workerMain } from './child';
 
 export interface WorkerSetup {
   readonly brokers: readonly string[];
@@ -235,31 +236,13 @@ async function main(setup: WorkerSetup): Promise<void> {
     return { sent, acked, failed, state, change, missingState, missingChange, ack: ackLat };
   };
 
-  const shutdown = async () => {
+  serveParent<RunRequest>(run, async () => {
     agent.destroy();
     await producer.disconnect().catch(() => undefined);
     await Promise.all([changes.stop(), echo.stop()]).catch(() => undefined);
     redis.disconnect();
     process.exit(0);
-  };
-  let queue = Promise.resolve();
-  process.on('message', (m: RunRequest | { cmd: 'exit' }) => {
-    queue = queue.then(async () => {
-      if (m.cmd === 'exit') return shutdown();
-      try {
-        process.send!({ result: await run(m) });
-      } catch (err) {
-        process.send!({ error: String((err as Error)?.stack ?? err) });
-      }
-    });
   });
-  process.on('disconnect', () => void shutdown());
-  process.send!({ ready: true });
 }
 
-if (process.argv[2] && process.argv[1]?.endsWith('freshness-worker.ts')) {
-  main(JSON.parse(process.argv[2]) as WorkerSetup).catch((err: unknown) => {
-    console.error(err);
-    process.exit(1);
-  });
-}
+workerMain('freshness-worker.ts', main);

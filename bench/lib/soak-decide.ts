@@ -13,6 +13,7 @@ import { Registry } from 'prom-client';
 import { systemClock } from '@tinycdp/common';
 import { staticKeyVerifier } from '@tinycdp/http';
 import { createDecideApp, decideRedisOptions } from '../../services/decide/src/app';
+import { serveParent, workerMain } from './child';
 
 export interface SoakDecideSetup {
   readonly redisUrl: string;
@@ -55,28 +56,11 @@ async function main(setup: SoakDecideSetup): Promise<void> {
       loopDelayMaxMs: delay.max / 1e6,
     };
   };
-  let stopping = false;
-  const shutdown = async () => {
-    if (stopping) return;
-    stopping = true;
+  serveParent<{ cmd: 'stats' }>(stats, async () => {
     await app.close().catch(() => undefined);
     redis.disconnect();
     process.exit(0);
-  };
-  process.on('message', (m: { cmd: 'stats' | 'exit' }) => {
-    if (m.cmd === 'exit') return void shutdown();
-    stats().then(
-      (result) => process.send!({ result }),
-      (err: unknown) => process.send!({ error: String((err as Error)?.stack ?? err) }),
-    );
   });
-  process.on('disconnect', () => void shutdown());
-  process.send!({ ready: true });
 }
 
-if (process.argv[2] && process.argv[1]?.endsWith('soak-decide.ts')) {
-  main(JSON.parse(process.argv[2]) as SoakDecideSetup).catch((err: unknown) => {
-    console.error(err);
-    process.exit(1);
-  });
-}
+workerMain('soak-decide.ts', main);

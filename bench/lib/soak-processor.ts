@@ -26,6 +26,7 @@ import { KafkaDefinitionSource, KafkaEventSource, kafkaSink } from '../../servic
 import { boundedSink } from '../../services/processor/src/safety/bounded-sink';
 import { EpochGuardedRolloutStore, EpochGuardedSegmentMembers } from '../../services/processor/src/safety/epoch-guarded-rollout';
 import { EpochGuardedRepository, RedisEpochGuard } from '../../services/processor/src/safety/redis-epoch';
+import { serveParent, workerMain } from './child';
 
 export interface SoakProcessorSetup {
   readonly brokers: readonly string[];
@@ -111,34 +112,13 @@ async function main(setup: SoakProcessorSetup): Promise<void> {
     };
   };
 
-  let stopping = false;
-  const shutdown = async () => {
-    if (stopping) return;
-    stopping = true;
+  serveParent<{ cmd: 'sample' }>(sample, async () => {
     await processor.stop().catch(() => undefined);
     epoch.close();
     await producer.disconnect().catch(() => undefined);
     redis.disconnect();
     process.exit(0);
-  };
-  let queue = Promise.resolve();
-  process.on('message', (m: { cmd: 'sample' | 'exit' }) => {
-    queue = queue.then(async () => {
-      if (m.cmd === 'exit') return shutdown();
-      try {
-        process.send!({ result: await sample() });
-      } catch (err) {
-        process.send!({ error: String((err as Error)?.stack ?? err) });
-      }
-    });
   });
-  process.on('disconnect', () => void shutdown());
-  process.send!({ ready: true });
 }
 
-if (process.argv[2] && process.argv[1]?.endsWith('soak-processor.ts')) {
-  main(JSON.parse(process.argv[2]) as SoakProcessorSetup).catch((err: unknown) => {
-    console.error(err);
-    process.exit(1);
-  });
-}
+workerMain('soak-processor.ts', main);
