@@ -7,7 +7,7 @@
  *   an in-memory PGlite key table —, parse, HGETALL, decode, evaluate a 3-rule flag reading segments
  *   and traits, JSON) on its thin node:http router, the same handlers mounted in express, and the thin
  *   router with the decoded-state cache off.
- * The load generator runs in a child process of its own (bench/lib/http-load-worker.ts), loopback only.
+ * The load generator runs in a child process of its own (bench/lib/http-load.ts: loadgen.c, or the node worker), loopback only.
  *
  * Reports max rps (closed loop, fixed concurrency) for both, their ratio (goal ≥ 0.8), and decide's
  * latency at half the baseline's max rate (open loop, constant rate; goal p99 < 5 ms).

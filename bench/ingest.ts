@@ -3,7 +3,7 @@
  * BatchingProducer, as services/ingest/src/main.ts wires it; in-memory key verifier) via HTTP
  * `POST /v1/batch` into an isolated 6-partition topic on the real broker, vs the floor: raw kafkajs
  * `sendBatch` (same PRODUCER_CONFIG, acks = all) of the same events, same batch size, same concurrency,
- * same run. Closed-loop HTTP load from a child process (bench/lib/http-load-worker.ts), loopback only.
+ * same run. Closed-loop HTTP load from a child process (bench/lib/http-load.ts), loopback only.
  * Goal: ratio ≥ 0.5.  Run alone: `npx tsx bench/ingest.ts [--quick]`.
  */
 import { randomUUID } from 'node:crypto';

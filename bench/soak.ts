@@ -9,7 +9,7 @@
  * - the processor in its own process (bench/lib/soak-processor.ts, wired as its main.ts: epoch guard,
  *   bounded DLQ, definitions copy, membership index, rollout), sampled every second over IPC: RSS,
  *   live heap (heapUsed right after a forced full GC, which pauses only that process) and consumer lag;
- * - the two load generators in their own processes (bench/lib/http-load-worker.ts, open loop: latency
+ * - the two load generators in their own processes (bench/lib/http-load.ts, open loop: latency
  *   counts from when a request was due, so a stall cannot hide).
  * After the load, the processor must drain to lag 0 (bounded wait).
  *

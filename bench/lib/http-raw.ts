@@ -1,4 +1,4 @@
-/** Raw HTTP/1.1 requests for the load generator (bench/lib/http-load-worker.ts sends them as latin1). */
+/** Raw HTTP/1.1 requests for the load generator (bench/lib/http-load.ts sends them as latin1 bytes). */
 
 /** A keep-alive POST with a JSON body. The body must be ASCII (the worker sends latin1 bytes). */
 export function rawPost(path: string, body: string, headers: Record<string, string> = {}): string {
