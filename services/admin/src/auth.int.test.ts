@@ -13,22 +13,28 @@ const EXPECTED: Record<Exclude<Cred, 'admin'>, number> = {
   wrong_scope: 403,
 };
 
+interface Endpoint {
+  method: string;
+  path: string;
+  body?: unknown;
+  ok: number;
+}
+
+/** Listing, creating, reading and the history of one kind of definition. */
+const definitionRows = (kind: 'traits' | 'segments' | 'flags', key: string, create: object): Endpoint[] => [
+  { method: 'GET', path: `/v1/admin/${kind}`, ok: 200 },
+  { method: 'POST', path: `/v1/admin/${kind}`, body: { key, ...create }, ok: 201 },
+  { method: 'GET', path: `/v1/admin/${kind}/${key}`, ok: 200 },
+  { method: 'GET', path: `/v1/admin/${kind}/${key}/history`, ok: 200 },
+];
+
 // Every admin endpoint, with a body that succeeds for the right key.
-const ENDPOINTS: { method: string; path: string; body?: unknown; ok: number }[] = [
-  { method: 'GET', path: '/v1/admin/traits', ok: 200 },
-  { method: 'POST', path: '/v1/admin/traits', body: { key: 'auth_t', expression: 'events.a.count_7d >= 1' }, ok: 201 },
-  { method: 'GET', path: '/v1/admin/traits/auth_t', ok: 200 },
-  { method: 'GET', path: '/v1/admin/traits/auth_t/history', ok: 200 },
+const ENDPOINTS: Endpoint[] = [
+  ...definitionRows('traits', 'auth_t', { expression: 'events.a.count_7d >= 1' }),
   { method: 'PUT', path: '/v1/admin/traits/auth_t', body: { expression: 'events.a.count_7d >= 2' }, ok: 200 },
-  { method: 'GET', path: '/v1/admin/segments', ok: 200 },
-  { method: 'POST', path: '/v1/admin/segments', body: { key: 'auth_s', rule: 'auth_t == true' }, ok: 201 },
-  { method: 'GET', path: '/v1/admin/segments/auth_s', ok: 200 },
-  { method: 'GET', path: '/v1/admin/segments/auth_s/history', ok: 200 },
+  ...definitionRows('segments', 'auth_s', { rule: 'auth_t == true' }),
   { method: 'PUT', path: '/v1/admin/segments/auth_s', body: { rule: 'auth_t' }, ok: 200 },
-  { method: 'GET', path: '/v1/admin/flags', ok: 200 },
-  { method: 'POST', path: '/v1/admin/flags', body: { key: 'auth_f', rule: 'segment("auth_s")' }, ok: 201 },
-  { method: 'GET', path: '/v1/admin/flags/auth_f', ok: 200 },
-  { method: 'GET', path: '/v1/admin/flags/auth_f/history', ok: 200 },
+  ...definitionRows('flags', 'auth_f', { rule: 'segment("auth_s")' }),
   { method: 'PUT', path: '/v1/admin/flags/auth_f', body: { rule: 'true' }, ok: 200 },
   { method: 'DELETE', path: '/v1/admin/flags/auth_f', ok: 200 },
   { method: 'DELETE', path: '/v1/admin/segments/auth_s', ok: 200 },

@@ -7,8 +7,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Kafka, logLevel } from 'kafkajs';
-import { createIsolatedSchema, getServices, isolatedGroupId, isolatedRedisPrefix, isolatedTopicPrefix, waitFor } from '@tinycdp/testkit';
-import { startEdgeStack, type EdgeStack } from './internal/edge-stack';
+import * as testkit from '@tinycdp/testkit';
+import { startIsolatedEdgeStack, type EdgeStack } from './internal/edge-stack';
 
 type Service = 'ingest' | 'decide' | 'admin';
 
@@ -195,17 +195,7 @@ async function send(c: Case) {
 }
 
 beforeAll(async () => {
-  const services = getServices();
-  stack = await startEdgeStack({
-    kafkaBrokers: services.kafkaBrokers,
-    redisUrl: services.redisUrl,
-    databaseUrl: services.databaseUrl,
-    schema: await createIsolatedSchema(services.databaseUrl),
-    topicPrefix: isolatedTopicPrefix(),
-    redisPrefix: isolatedRedisPrefix(),
-    ingest: { rateLimit: false },
-    admin: { rateLimit: false },
-  });
+  stack = await startIsolatedEdgeStack(testkit, { ingest: { rateLimit: false }, admin: { rateLimit: false } });
 });
 
 afterAll(async () => {
@@ -265,14 +255,14 @@ describe('batches mixing good and bad items', () => {
     expect(rejected.find((x) => x.index === 6)!.errors[0]!.path).toBe('batch[6].timestamp');
     expect(rejected.find((x) => x.index === 7)!.errors[0]!.message).toMatch(/limit/);
 
-    const kafka = new Kafka({ clientId: 'bad-input', brokers: getServices().kafkaBrokers, logLevel: logLevel.NOTHING });
-    const consumer = kafka.consumer({ groupId: isolatedGroupId() });
+    const kafka = new Kafka({ clientId: 'bad-input', brokers: testkit.getServices().kafkaBrokers, logLevel: logLevel.NOTHING });
+    const consumer = kafka.consumer({ groupId: testkit.isolatedGroupId() });
     const ids = new Set<string>();
     await consumer.connect();
     try {
       await consumer.subscribe({ topic: stack.eventsTopic, fromBeginning: true });
       await consumer.run({ eachMessage: async ({ message }) => void ids.add(JSON.parse(message.value!.toString()).messageId) });
-      await waitFor(() => ['mix-1', 'mix-2', 'mix-3'].every((id) => ids.has(id)), { timeoutMs: 30_000, message: 'the 3 good items on the topic' });
+      await testkit.waitFor(() => ['mix-1', 'mix-2', 'mix-3'].every((id) => ids.has(id)), { timeoutMs: 30_000, message: 'the 3 good items on the topic' });
     } finally {
       await consumer.disconnect();
     }

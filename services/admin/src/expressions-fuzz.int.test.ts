@@ -5,8 +5,8 @@
  */
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createIsolatedSchema, getServices, isolatedRedisPrefix, isolatedTopicPrefix } from '@tinycdp/testkit';
-import { startEdgeStack, type EdgeStack } from './internal/edge-stack';
+import * as testkit from '@tinycdp/testkit';
+import { startIsolatedEdgeStack, type EdgeStack } from './internal/edge-stack';
 
 let stack: EdgeStack;
 /** The admin API with the admin key (rate limit off: this test sends hundreds of requests a second). */
@@ -36,16 +36,7 @@ async function validate(body: unknown) {
 }
 
 beforeAll(async () => {
-  const services = getServices();
-  stack = await startEdgeStack({
-    kafkaBrokers: services.kafkaBrokers,
-    redisUrl: services.redisUrl,
-    databaseUrl: services.databaseUrl,
-    schema: await createIsolatedSchema(services.databaseUrl),
-    topicPrefix: isolatedTopicPrefix(),
-    redisPrefix: isolatedRedisPrefix(),
-    admin: { rateLimit: false },
-  });
+  stack = await startIsolatedEdgeStack(testkit, { admin: { rateLimit: false } });
   expect((await t.call('POST', '/v1/admin/traits', { key: 't1', expression: 'events.purchase.count_30d' })).status).toBe(201);
   expect((await t.call('POST', '/v1/admin/segments', { key: 's1', rule: 'trait("t1") >= 1' })).status).toBe(201);
 });

@@ -10,9 +10,9 @@
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_SERVER_TIMEOUTS } from '@tinycdp/http';
-import { createIsolatedSchema, getServices, isolatedRedisPrefix, isolatedTopicPrefix } from '@tinycdp/testkit';
+import * as testkit from '@tinycdp/testkit';
 import { ADMIN_RATE_LIMIT } from './app';
-import { startEdgeStack, type EdgeStack } from './internal/edge-stack';
+import { startIsolatedEdgeStack, type EdgeStack } from './internal/edge-stack';
 
 type Cred = 'none' | 'malformed' | 'emptyBearer' | 'unknown' | 'revoked' | 'wrongScope' | 'right';
 type Service = 'ingest' | 'decide' | 'admin';
@@ -25,6 +25,14 @@ interface Endpoint {
   /** Success status with the right key. */
   readonly ok: number;
 }
+
+/** Listing, creating, reading and the history of one kind of definition (scope admin). */
+const definitionRows = (kind: 'traits' | 'segments' | 'flags', key: string, create: object): Endpoint[] => [
+  { service: 'admin', method: 'GET', path: `/v1/admin/${kind}`, ok: 200 },
+  { service: 'admin', method: 'POST', path: `/v1/admin/${kind}`, body: { key, ...create }, ok: 201 },
+  { service: 'admin', method: 'GET', path: `/v1/admin/${kind}/${key}`, ok: 200 },
+  { service: 'admin', method: 'GET', path: `/v1/admin/${kind}/${key}/history`, ok: 200 },
+];
 
 const track = { userId: 'sec-u1', event: 'purchase', properties: { amount: 5 } };
 const ENDPOINTS: Endpoint[] = [
@@ -43,22 +51,13 @@ const ENDPOINTS: Endpoint[] = [
   { service: 'decide', method: 'POST', path: '/ofrep/v1/evaluate/flags/color', body: { context: { targetingKey: 'sec-u1' } }, ok: 200 },
   { service: 'decide', method: 'POST', path: '/ofrep/v1/evaluate/flags', body: { context: { targetingKey: 'sec-u1' } }, ok: 200 },
   // admin (scope admin); later rows use what earlier ones created
-  { service: 'admin', method: 'GET', path: '/v1/admin/traits', ok: 200 },
-  { service: 'admin', method: 'POST', path: '/v1/admin/traits', body: { key: 'sec_t', expression: 'events.a.count_7d >= 1' }, ok: 201 },
-  { service: 'admin', method: 'GET', path: '/v1/admin/traits/sec_t', ok: 200 },
-  { service: 'admin', method: 'GET', path: '/v1/admin/traits/sec_t/history', ok: 200 },
+  ...definitionRows('traits', 'sec_t', { expression: 'events.a.count_7d >= 1' }),
   { service: 'admin', method: 'PUT', path: '/v1/admin/traits/sec_t', body: { expression: 'events.a.count_7d >= 2' }, ok: 200 },
-  { service: 'admin', method: 'GET', path: '/v1/admin/segments', ok: 200 },
-  { service: 'admin', method: 'POST', path: '/v1/admin/segments', body: { key: 'sec_s', rule: 'sec_t == true' }, ok: 201 },
-  { service: 'admin', method: 'GET', path: '/v1/admin/segments/sec_s', ok: 200 },
-  { service: 'admin', method: 'GET', path: '/v1/admin/segments/sec_s/history', ok: 200 },
+  ...definitionRows('segments', 'sec_s', { rule: 'sec_t == true' }),
   { service: 'admin', method: 'GET', path: '/v1/admin/segments/sec_s/members', ok: 503 }, // no membership index wired
   { service: 'admin', method: 'GET', path: '/v1/admin/segments/sec_s/count', ok: 503 },
   { service: 'admin', method: 'PUT', path: '/v1/admin/segments/sec_s', body: { rule: 'sec_t' }, ok: 200 },
-  { service: 'admin', method: 'GET', path: '/v1/admin/flags', ok: 200 },
-  { service: 'admin', method: 'POST', path: '/v1/admin/flags', body: { key: 'sec_f', rule: 'segment("sec_s")' }, ok: 201 },
-  { service: 'admin', method: 'GET', path: '/v1/admin/flags/sec_f', ok: 200 },
-  { service: 'admin', method: 'GET', path: '/v1/admin/flags/sec_f/history', ok: 200 },
+  ...definitionRows('flags', 'sec_f', { rule: 'segment("sec_s")' }),
   { service: 'admin', method: 'PUT', path: '/v1/admin/flags/sec_f', body: { rule: 'true' }, ok: 200 },
   { service: 'admin', method: 'DELETE', path: '/v1/admin/flags/sec_f', ok: 200 },
   { service: 'admin', method: 'DELETE', path: '/v1/admin/segments/sec_s', ok: 200 },
@@ -135,14 +134,7 @@ async function call(e: Endpoint, cred: Cred, opts: { via?: 'bearer' | 'basic' | 
 }
 
 beforeAll(async () => {
-  const services = getServices();
-  stack = await startEdgeStack({
-    kafkaBrokers: services.kafkaBrokers,
-    redisUrl: services.redisUrl,
-    databaseUrl: services.databaseUrl,
-    schema: await createIsolatedSchema(services.databaseUrl),
-    topicPrefix: isolatedTopicPrefix(),
-    redisPrefix: isolatedRedisPrefix(),
+  stack = await startIsolatedEdgeStack(testkit, {
     timeouts: { headersTimeoutMs: 1_500, requestTimeoutMs: 5_000, checkIntervalMs: 250 },
   });
   for (const s of Object.values(stack.secrets)) presented.add(s);
@@ -290,14 +282,7 @@ describe('request limits', () => {
 
 describe('per-key rate limits', () => {
   it('ingest and admin answer 429 + Retry-After past the per-key budget; other keys are unaffected', async () => {
-    const services = getServices();
-    const limited = await startEdgeStack({
-      kafkaBrokers: services.kafkaBrokers,
-      redisUrl: services.redisUrl,
-      databaseUrl: services.databaseUrl,
-      schema: await createIsolatedSchema(services.databaseUrl),
-      topicPrefix: isolatedTopicPrefix(),
-      redisPrefix: isolatedRedisPrefix(),
+    const limited = await startIsolatedEdgeStack(testkit, {
       ingest: { rateLimit: { ratePerSecond: 1, burst: 5 } },
       admin: { rateLimit: { ratePerSecond: 1, burst: 5 } },
     });

@@ -2,33 +2,30 @@
  * Decide against the real Redis: profiles written with the engine codec, definitions materialized with
  * RedisDefinitionCache (as the processor does), requests over HTTP.
  */
-import { Redis } from 'ioredis';
-import pino from 'pino';
-import { Registry } from 'prom-client';
+import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { systemClock } from '@tinycdp/common';
 import { stableBucket } from '@tinycdp/engine';
 import { redisKeys } from '@tinycdp/redis';
 import { getServices, isolatedRedisPrefix, waitFor } from '@tinycdp/testkit';
-import { createDecideApp, decideRedisOptions, type DecideApp } from './app';
+import type { DecideApp } from './app';
 import {
   MemoryKeyVerifier,
   flag,
   putDefinitions,
-  seedDefinitions,
   seedPlan,
+  startSeededDecide,
   track,
   writeProfile,
-  writeSeedProfiles,
+  type SeededDecide,
 } from './test-fixtures';
 
 const READ = 'read-key';
 const ADMIN = 'admin-key';
 const WRITE = 'write-key';
 
+let decide: SeededDecide | undefined;
 let prefix: string;
 let writer: Redis;
-let reqRedis: Redis;
 let app: DecideApp;
 let base: string;
 
@@ -48,34 +45,15 @@ async function post(path: string, body: unknown, headers: Record<string, string>
 }
 
 beforeAll(async () => {
-  const { redisUrl } = getServices();
   prefix = isolatedRedisPrefix();
-  writer = new Redis(redisUrl);
-  // Generous budget here: this file tests answers, not the outage path (outage.int.test.ts does), and
-  // a busy CI box can stall a 50 ms read.
-  reqRedis = new Redis(redisUrl, decideRedisOptions(1_000));
-  const now = Date.now();
-  await putDefinitions(writer, prefix, seedDefinitions());
-  await writeSeedProfiles(writer, prefix, now);
-  app = createDecideApp({
-    redis: reqRedis,
-    keys: new MemoryKeyVerifier().add(READ, 'read').add(ADMIN, 'admin').add(WRITE, 'write'),
-    prefix,
-    clock: systemClock,
-    logger: pino({ level: 'silent' }),
-    registry: new Registry(),
-    redisTimeoutMs: 1_000,
-  });
-  base = (await app.listen()).url;
+  const keys = new MemoryKeyVerifier().add(READ, 'read').add(ADMIN, 'admin').add(WRITE, 'write');
+  decide = await startSeededDecide(getServices().redisUrl, prefix, keys);
+  ({ writer, app, base } = decide);
   expect(app.flags.snapshot?.flagKeys).toContain('premium_features');
 });
 
 afterAll(async () => {
-  await app?.close();
-  const keys = await writer.keys(`${prefix}*`);
-  if (keys.length > 0) await writer.del(...keys);
-  writer?.disconnect();
-  reqRedis?.disconnect();
+  await decide?.close();
 });
 
 describe('GET /v1/decide', () => {

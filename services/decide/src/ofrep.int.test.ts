@@ -4,20 +4,12 @@
  */
 import { OFREPProvider } from '@openfeature/ofrep-provider';
 import { ErrorCode, OpenFeature, StandardResolutionReasons } from '@openfeature/server-sdk';
-import { Redis } from 'ioredis';
-import pino from 'pino';
-import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { systemClock } from '@tinycdp/common';
 import { getServices, isolatedRedisPrefix } from '@tinycdp/testkit';
-import { createDecideApp, decideRedisOptions, type DecideApp } from './app';
-import { MemoryKeyVerifier, putDefinitions, seedDefinitions, writeSeedProfiles } from './test-fixtures';
+import { MemoryKeyVerifier, startSeededDecide, type SeededDecide } from './test-fixtures';
 
 const READ = 'ofrep-read-key';
-let prefix: string;
-let writer: Redis;
-let reqRedis: Redis;
-let app: DecideApp;
+let decide: SeededDecide | undefined;
 let base: string;
 
 async function ofrep(path: string, body: unknown, headers: Record<string, string> = {}) {
@@ -31,31 +23,14 @@ async function ofrep(path: string, body: unknown, headers: Record<string, string
 }
 
 beforeAll(async () => {
-  const { redisUrl } = getServices();
-  prefix = isolatedRedisPrefix();
-  writer = new Redis(redisUrl);
-  reqRedis = new Redis(redisUrl, decideRedisOptions(1_000));
-  await putDefinitions(writer, prefix, seedDefinitions());
-  await writeSeedProfiles(writer, prefix, Date.now());
-  app = createDecideApp({
-    redis: reqRedis,
-    keys: new MemoryKeyVerifier().add(READ, 'read').add('w', 'write'),
-    prefix,
-    clock: systemClock,
-    logger: pino({ level: 'silent' }),
-    registry: new Registry(),
-    redisTimeoutMs: 1_000,
-  });
-  base = (await app.listen()).url;
+  const keys = new MemoryKeyVerifier().add(READ, 'read').add('w', 'write');
+  decide = await startSeededDecide(getServices().redisUrl, isolatedRedisPrefix(), keys);
+  base = decide.base;
 });
 
 afterAll(async () => {
   await OpenFeature.close();
-  await app?.close();
-  const keys = await writer.keys(`${prefix}*`);
-  if (keys.length > 0) await writer.del(...keys);
-  writer?.disconnect();
-  reqRedis?.disconnect();
+  await decide?.close();
 });
 
 describe('OFREP wire format', () => {

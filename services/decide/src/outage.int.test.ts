@@ -5,13 +5,10 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { Redis } from 'ioredis';
-import pino from 'pino';
-import { Registry } from 'prom-client';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { systemClock } from '@tinycdp/common';
 import { freePort, isolatedRedisPrefix, waitFor } from '@tinycdp/testkit';
-import { createDecideApp, decideRedisOptions, type DecideApp } from './app';
-import { MemoryKeyVerifier, putDefinitions, seedDefinitions, writeSeedProfiles } from './test-fixtures';
+import { decideRedisOptions, type DecideApp } from './app';
+import { MemoryKeyVerifier, putDefinitions, seedDefinitions, testDecideApp, writeSeedProfiles } from './test-fixtures';
 
 const KEY = 'outage-key';
 const servers: ChildProcess[] = [];
@@ -69,13 +66,10 @@ async function timed(url: string, init: RequestInit = {}) {
 }
 
 function build(port: number, prefix: string): DecideApp {
-  return createDecideApp({
+  return testDecideApp({
     redis: client(port, decideRedisOptions(50)),
     keys: new MemoryKeyVerifier().add(KEY, 'read'),
     prefix,
-    clock: systemClock,
-    logger: pino({ level: 'silent' }),
-    registry: new Registry(),
     redisTimeoutMs: 50,
     flagCache: { retryMs: 200, loadTimeoutMs: 300 },
   });

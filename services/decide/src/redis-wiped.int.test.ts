@@ -5,14 +5,11 @@
  * `redis_state_lost_rebuild_required` meanwhile; see services/processor/src/safety/redis-epoch.ts).
  */
 import { Redis } from 'ioredis';
-import pino from 'pino';
-import { Registry } from 'prom-client';
 import { afterAll, describe, expect, it } from 'vitest';
-import { systemClock } from '@tinycdp/common';
 import { redisKeys } from '@tinycdp/redis';
 import { isolatedRedisPrefix, startPrivateRedis, waitFor, type PrivateRedis } from '@tinycdp/testkit';
-import { createDecideApp, decideRedisOptions, type DecideApp } from './app';
-import { MemoryKeyVerifier, putDefinitions, seedDefinitions, writeSeedProfiles } from './test-fixtures';
+import { decideRedisOptions, type DecideApp } from './app';
+import { MemoryKeyVerifier, putDefinitions, seedDefinitions, testDecideApp, writeSeedProfiles } from './test-fixtures';
 
 const KEY = 'wiped-key';
 let redis: PrivateRedis | null = null;
@@ -49,13 +46,10 @@ describe('Redis restarted empty under decide', () => {
     await putDefinitions(w, prefix, seedDefinitions());
     await writeSeedProfiles(w, prefix, Date.now());
     await w.set(redisKeys(prefix).epoch(), 'epoch-1'); // what a processor sets on a fresh state
-    app = createDecideApp({
+    app = testDecideApp({
       redis: client(redis.url, decideRedisOptions(50)),
       keys: new MemoryKeyVerifier().add(KEY, 'read'),
       prefix,
-      clock: systemClock,
-      logger: pino({ level: 'silent' }),
-      registry: new Registry(),
       redisTimeoutMs: 50,
       flagCache: { retryMs: 200, loadTimeoutMs: 300 },
     });

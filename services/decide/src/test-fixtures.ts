@@ -1,11 +1,14 @@
 /**
  * Integration test fixtures for decide (not exported from the package; imported only by *.int.test.ts
  * and bench/decide.ts): seed definitions, profile states written the way the processor writes them,
- * and an in-memory KeyVerifier (the key store is not what these tests are about).
+ * an in-memory KeyVerifier (the key store is not what these tests are about), and the app built and
+ * started the way the tests need it.
  */
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
-import type { Json } from '@tinycdp/common';
+import { Redis } from 'ioredis';
+import pino from 'pino';
+import { Registry } from 'prom-client';
+import { systemClock, type Json } from '@tinycdp/common';
 import {
   applyEvents,
   buildPlan,
@@ -19,6 +22,7 @@ import {
 import type { CdpEvent } from '@tinycdp/events';
 import type { KeyScope, KeyVerifier, Principal } from '@tinycdp/http';
 import { RedisDefinitionCache, redisKeys } from '@tinycdp/redis';
+import { createDecideApp, decideRedisOptions, type DecideApp, type DecideDeps } from './app';
 
 export class MemoryKeyVerifier implements KeyVerifier {
   private readonly keys = new Map<string, Principal>();
@@ -144,4 +148,46 @@ export async function writeSeedProfiles(redis: Redis, prefix: string, now: numbe
   ], now);
   await writeProfile(redis, prefix, plan, 'buyer', [track('buyer', 'purchase', now - hour, { amount: 20 })], now);
   await writeProfile(redis, prefix, plan, 'newbie', [identify('newbie', now - hour, { plan: 'free' })], now);
+}
+
+/** createDecideApp with what the tests do not vary: the system clock, a silent logger, a fresh registry. */
+export function testDecideApp(deps: Omit<DecideDeps, 'clock' | 'logger' | 'registry'>): DecideApp {
+  return createDecideApp({ clock: systemClock, logger: pino({ level: 'silent' }), registry: new Registry(), ...deps });
+}
+
+export interface SeededDecide {
+  /** A plain connection for the test's own writes under the prefix. */
+  readonly writer: Redis;
+  readonly app: DecideApp;
+  /** The URL the app listens on. */
+  readonly base: string;
+  /** Closes the app, deletes every key under the prefix and disconnects. */
+  close(): Promise<void>;
+}
+
+/**
+ * Decide on the shared Redis under `prefix`, with the seed definitions and seed profiles written, listening.
+ * Generous budget (1 s): these tests check answers, not the outage path (outage.int.test.ts does), and a
+ * busy CI box can stall a 50 ms read.
+ */
+export async function startSeededDecide(redisUrl: string, prefix: string, keys: KeyVerifier): Promise<SeededDecide> {
+  const writer = new Redis(redisUrl);
+  const reqRedis = new Redis(redisUrl, decideRedisOptions(1_000));
+  let app: DecideApp | undefined;
+  const close = async (): Promise<void> => {
+    await app?.close();
+    const stale = await writer.keys(`${prefix}*`);
+    if (stale.length > 0) await writer.del(...stale);
+    writer.disconnect();
+    reqRedis.disconnect();
+  };
+  try {
+    await putDefinitions(writer, prefix, seedDefinitions());
+    await writeSeedProfiles(writer, prefix, Date.now());
+    app = testDecideApp({ redis: reqRedis, keys, prefix, redisTimeoutMs: 1_000 });
+    return { writer, app, base: (await app.listen()).url, close };
+  } catch (err) {
+    await close().catch(() => undefined); // the setup error is the one to report
+    throw err;
+  }
 }

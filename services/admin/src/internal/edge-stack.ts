@@ -63,6 +63,34 @@ export const EDGE_DEFINITIONS: Definition[] = [
   { kind: 'flag', key: 'color', enabled: true, valueType: 'string', rules: [], default: 'gray', version: 1 },
 ];
 
+/**
+ * What `startIsolatedEdgeStack` needs from @tinycdp/testkit. This file may not import testkit (lint), so
+ * the test passes the module in (`import * as testkit from '@tinycdp/testkit'`).
+ */
+export interface EdgeTestkit {
+  getServices(): { readonly kafkaBrokers: readonly string[]; readonly redisUrl: string; readonly databaseUrl: string };
+  createIsolatedSchema(databaseUrl: string): Promise<SchemaForTest>;
+  isolatedTopicPrefix(): string;
+  isolatedRedisPrefix(): string;
+}
+
+/** The edges on this test run's shared backends, in a fresh schema, topic prefix and Redis prefix. */
+export async function startIsolatedEdgeStack(
+  testkit: EdgeTestkit,
+  opts: Pick<EdgeStackOptions, 'ingest' | 'admin' | 'timeouts'> = {},
+): Promise<EdgeStack> {
+  const services = testkit.getServices();
+  return startEdgeStack({
+    kafkaBrokers: services.kafkaBrokers,
+    redisUrl: services.redisUrl,
+    databaseUrl: services.databaseUrl,
+    schema: await testkit.createIsolatedSchema(services.databaseUrl),
+    topicPrefix: testkit.isolatedTopicPrefix(),
+    redisPrefix: testkit.isolatedRedisPrefix(),
+    ...opts,
+  });
+}
+
 export async function startEdgeStack(o: EdgeStackOptions): Promise<EdgeStack> {
   const logs: string[] = [];
   const logger = pino(
