@@ -96,15 +96,24 @@ static void load_requests(const char *file) {
   }
 }
 
+/* Opens a connection in a free slot (a new one, or one whose connection was dropped); -1 when all are taken. */
 static int open_conn(void) {
-  if (nconns == max_conns) return -1;
+  int i = -1;
+  for (int k = 0; k < nconns; k++)
+    if (conns[k].broken) {
+      i = k;
+      break;
+    }
+  if (i < 0) {
+    if (nconns == max_conns) return -1;
+    i = nconns++;
+  }
   int fd = socket(AF_INET, SOCK_STREAM, 0);
   if (fd < 0) die("socket");
   int one = 1;
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   if (connect(fd, (struct sockaddr *)&addr, sizeof addr) != 0) die("connect");
   fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
-  int i = nconns++;
   conn_t *c = &conns[i];
   memset(c, 0, sizeof *c);
   c->fd = fd;
@@ -125,8 +134,24 @@ static void record(int status, double started) {
   lat[nlat++] = t - started;
 }
 
+/* The server closed the connection (an idle keep-alive one, say) or it failed: a request in flight is an error. */
+static void drop(int i) {
+  conn_t *c = &conns[i];
+  if (c->broken) return;
+  c->broken = 1;
+  epoll_ctl(epfd, EPOLL_CTL_DEL, c->fd, NULL);
+  close(c->fd);
+  free(c->buf);
+  c->buf = NULL;
+  if (c->busy) {
+    c->busy = 0;
+    record(0, c->started);
+  }
+}
+
 static void flush_write(int i) {
   conn_t *c = &conns[i];
+  if (c->broken) return;
   while (c->written < c->req->len) {
     ssize_t w = write(c->fd, c->req->data + c->written, c->req->len - c->written);
     if (w > 0) {
@@ -139,7 +164,7 @@ static void flush_write(int i) {
       epoll_ctl(epfd, EPOLL_CTL_MOD, c->fd, &ev);
       return;
     }
-    c->broken = 1;
+    drop(i);
     return;
   }
   struct epoll_event ev = {.events = EPOLLIN, .data.u32 = (uint32_t)i};
@@ -181,6 +206,7 @@ static void finish_answer(int i, int status) {
 
 static void on_readable(int i) {
   conn_t *c = &conns[i];
+  if (c->broken) return;
   for (;;) {
     if (c->cap - c->len < 4096) c->buf = realloc(c->buf, c->cap *= 2);
     ssize_t r = read(c->fd, c->buf + c->len, c->cap - c->len);
@@ -190,14 +216,7 @@ static void on_readable(int i) {
     }
     if (r < 0 && errno == EINTR) continue;
     if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
-    /* closed or failed */
-    c->broken = 1;
-    epoll_ctl(epfd, EPOLL_CTL_DEL, c->fd, NULL);
-    close(c->fd);
-    if (c->busy) {
-      c->busy = 0;
-      record(0, c->started);
-    }
+    drop(i); /* closed or failed */
     return;
   }
   while (c->busy) {
@@ -316,7 +335,12 @@ int main(int argc, char **argv) {
       while (scheduled < due) {
         double due_at = t0 + (double)(scheduled + 1) * interval;
         scheduled++;
-        int i = nfree > 0 ? free_stack[--nfree] : open_conn();
+        int i = -1;
+        while (i < 0 && nfree > 0) {
+          int k = free_stack[--nfree];
+          if (!conns[k].broken) i = k;
+        }
+        if (i < 0) i = open_conn();
         if (i >= 0) send_req(i, due_at);
         else {
           queued++;
