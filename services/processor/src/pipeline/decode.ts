@@ -33,15 +33,8 @@ export const MAX_VALUE_BYTES = 1024 * 1024;
  * recognised as the same message.
  */
 export function decodeMessage(m: LogMessage, topic: string, now: number): DecodeResult {
-  const early = checkSize(m);
-  if (early) return early;
-  let input: unknown;
-  try {
-    input = decodeJsonValue(m.value!);
-  } catch (err) {
-    return { kind: 'dlq', reason: reasonOf(err) };
-  }
-  return toEvent(input, m, topic, now);
+  // Plain JSON decodes synchronously: the shared path never returns a promise here.
+  return decodeMessageSyncWhenPossible(m, topic, now) as DecodeResult;
 }
 
 /**
