@@ -102,6 +102,14 @@ function fixture(): BenchResults {
       ratio_range: [0.02, 0.03],
       profile_areas: [{ area: 'GC', self_pct: 25.5 }],
       cpu: { wall_s: 5, processes: { 'bench process (code under test)': { cpu_s: 5, cores: 1 } } },
+      scale_out: {
+        events_per_s: { '1': 4000, '2': 6400 },
+        events_per_s_range: { '1': [3900, 4100], '2': [6000, 6800] },
+        speedup: 1.6,
+        ratio_vs_raw: 0.04,
+        cpu_us_per_event: { '1': 250, '2': 260 },
+        reps: 1,
+      },
     },
     freshness: {
       rate_per_s: 100,
@@ -188,7 +196,9 @@ describe('markdown report', () => {
     expect(row('ingest')).toContain('5,000 events/s');
     expect(row('ingest')).toContain('0.63× (0.6–0.7)');
     expect(row('ingest')).toContain('✅ met');
-    expect(row('pipeline')).toContain('❌ missed');
+    expect(row('pipeline: processor')).toContain('❌ missed');
+    expect(row('pipeline: 2 processor instances')).toContain('6,400 events/s (6,000–6,800)');
+    expect(row('pipeline: 2 processor instances')).toContain('1.6× of 1 instance; 0.04× of raw consume');
     expect(row('dsl: evaluate')).toContain('✅ met'); // 0.5 meets ≥ 0.5
     expect(row('dsl: parse')).toContain('❌ missed');
     expect(row('freshness: 200 → state')).toContain('p99 90.5 ms');

@@ -7,17 +7,22 @@
  *   against the group's committed offsets == high watermark;
  * - baseline: a raw kafkajs consume-only loop (same consumer config, eachBatch counting messages) over
  *   the same messages, first batch → last message.
- * Goal: ratio ≥ 0.35. One extra, untimed processor run under the in-process CPU profiler writes
+ * Goal: ratio ≥ 0.35. Scale-out (no goal): the same events through 1 and through 2 processor instances,
+ * one process each (bench/lib/pipeline-worker.ts), warmed up, holding their share of the partitions
+ * before any event is handled; reported as events/s and the 2-to-1 speedup.
+ * One extra, untimed processor run under the in-process CPU profiler writes
  * bench/results/pipeline.cpuprofile and bench/results/pipeline-profile.md (top self-time functions,
  * time per area, I/O stage times, CPU per process).
  * Run alone: `npx tsx bench/pipeline.ts [--quick]`.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { Redis } from 'ioredis';
-import type { Kafka } from 'kafkajs';
+import type { Kafka, Producer } from 'kafkajs';
 import { processorConsumerConfig } from '@tinycdp/kafka';
+import { forkWorker, type IpcWorker } from './lib/child';
 import { cpuMeter, type CpuReport } from './lib/cpu';
 import { mixedWorkload, preload } from './lib/events';
+import type { PipelineWorkerProgress, PipelineWorkerRequest, PipelineWorkerSetup } from './lib/pipeline-worker';
 import { publishDefinitions, seedDefinitions, startProcessor, type StageTimes } from './lib/processor-harness';
 import { inclusiveTimes, profileMarkdown, startCpuProfile, summarizeProfile, type ProfileSummary } from './lib/profile';
 import { resultsDir } from './lib/report';
@@ -66,6 +71,26 @@ export interface PipelineBenchResult {
   /** Areas of the profiled run (top 6), % of busy main-thread time. */
   profile_areas: { area: string; self_pct: number }[];
   profile_file: string;
+  /** The same events through 1 and through 2 processor instances (one process each) in one group. */
+  scale_out: ScaleOutResult;
+}
+
+/**
+ * Processor instances sharing the partitions (how the processor scales: more instances in its consumer
+ * group). Each instance is a process of its own, started and given its partitions before any event is
+ * handled; events/s from the first batch of any instance to the last event applied by all.
+ */
+export interface ScaleOutResult {
+  /** Median events/s per instance count, e.g. {"1": 40000, "2": 65000}. */
+  events_per_s: Record<string, number>;
+  events_per_s_range: Record<string, [number, number]>;
+  /** 2 instances / 1 instance, median of paired repetitions. */
+  speedup: number;
+  /** 2 instances against the single raw consume-only loop above (not the goal's like-for-like ratio). */
+  ratio_vs_raw: number;
+  /** CPU seconds per event summed over the instances, µs (median). */
+  cpu_us_per_event: Record<string, number>;
+  reps: number;
 }
 
 const USERS = 2_000;
@@ -163,6 +188,100 @@ async function processorRun(kafka: Kafka, iso: Isolation, n: number, rep: string
   }
 }
 
+const WORKER_FILE = new URL('./lib/pipeline-worker.ts', import.meta.url).pathname;
+
+interface ScaleOutRun {
+  eps: number;
+  cpuS: number;
+}
+
+/**
+ * `instances` processor processes in one fresh group over the pre-loaded topic: started, every one
+ * holding its share of the partitions, then released at once; timed from the first batch of any to the
+ * last event applied by all, then checked against the group's committed offsets.
+ */
+async function scaleOutRun(
+  kafka: Kafka,
+  iso: Isolation,
+  n: number,
+  instances: number,
+  rep: string,
+  redis: Redis,
+  warmup: PipelineWorkerSetup['warmup'],
+): Promise<ScaleOutRun> {
+  const setup: PipelineWorkerSetup = {
+    topicPrefix: iso.topicPrefix,
+    groupId: iso.group(`scale${instances}`),
+    redisPrefix: `${iso.redisPrefix}${rep}:`,
+    numPartitions: PARTITIONS,
+    warmup,
+  };
+  const workers: IpcWorker<PipelineWorkerRequest, unknown>[] = [];
+  try {
+    for (const w of await Promise.allSettled(Array.from({ length: instances }, () => forkWorker<PipelineWorkerRequest, unknown>(WORKER_FILE, setup, 300_000)))) {
+      if (w.status === 'rejected') throw w.reason;
+      workers.push(w.value);
+    }
+    const share = PARTITIONS / instances;
+    await until(async () => {
+      const held = (await Promise.all(workers.map((w) => w.request({ cmd: 'assigned' })))) as number[][];
+      return held.every((p) => p.length === share) && new Set(held.flat()).size === PARTITIONS;
+    }, 60_000, `${instances} processor instances holding ${share} partitions each`, 50);
+    await Promise.all(workers.map((w) => w.request({ cmd: 'go' })));
+    let progress: PipelineWorkerProgress[] = [];
+    await until(async () => {
+      progress = (await Promise.all(workers.map((w) => w.request({ cmd: 'progress' })))) as PipelineWorkerProgress[];
+      return progress.reduce((s, p) => s + p.handled, 0) >= n;
+    }, 300_000, `${instances} processor instances applying ${n} events`, 20);
+    const first = Math.min(...progress.filter((p) => p.firstAt > 0).map((p) => p.firstAt));
+    const last = Math.max(...progress.map((p) => p.lastAt));
+    await withAdmin(kafka, (admin) =>
+      until(async () => {
+        const p = await groupProgress(admin, setup.groupId, iso.topics.events);
+        return p.committed >= p.high;
+      }, 30_000, 'scale-out offsets committed up to the high watermark', 50),
+    );
+    return { eps: n / ((last - first) / 1000), cpuS: progress.reduce((s, p) => s + p.cpuS, 0) };
+  } finally {
+    await Promise.all(workers.map((w) => w.close()));
+    await deleteRedisPrefix(redis, setup.redisPrefix);
+  }
+}
+
+async function scaleOut(kafka: Kafka, iso: Isolation, n: number, reps: number, rawEps: number, redis: Redis, producer: Producer): Promise<ScaleOutResult> {
+  // Every instance first runs alone over these (its own group), so no timed run measures cold code.
+  const warmIso = isolation('pipeline-warmup');
+  const warmup = { topicPrefix: warmIso.topicPrefix, events: n };
+  try {
+    await createTopics(kafka, warmIso, PARTITIONS);
+    await publishDefinitions(producer, warmIso.topics.definitions, seedDefinitions());
+    await preload(producer, warmIso.topics.events, mixedWorkload(warmup.events, USERS, Date.now(), 14 * DAY, 'plw-', 11));
+    let rep = 0;
+    const runs = await interleaved(
+      reps,
+      () => scaleOutRun(kafka, iso, n, 1, `s1-${rep++}`, redis, warmup),
+      () => scaleOutRun(kafka, iso, n, 2, `s2-${rep++}`, redis, warmup),
+      { warmup: false }, // each instance warms up in its own process before it is timed
+    );
+    return scaleOutResult(runs, n, reps, rawEps);
+  } finally {
+    await deleteTopics(kafka, warmIso.topicPrefix);
+  }
+}
+
+function scaleOutResult(runs: { a: ScaleOutRun[]; b: ScaleOutRun[] }, n: number, reps: number, rawEps: number): ScaleOutResult {
+  const eps = { '1': runs.a.map((r) => r.eps), '2': runs.b.map((r) => r.eps) };
+  const cpu = (rs: ScaleOutRun[]) => round(median(rs.map((r) => (r.cpuS * 1e6) / n)), 1);
+  return {
+    events_per_s: { '1': Math.round(median(eps['1'])), '2': Math.round(median(eps['2'])) },
+    events_per_s_range: { '1': range(eps['1']).map(Math.round) as [number, number], '2': range(eps['2']).map(Math.round) as [number, number] },
+    speedup: round(median(eps['2'].map((x, i) => x / eps['1'][i]!)), 2),
+    ratio_vs_raw: round(median(eps['2']) / rawEps, 3),
+    cpu_us_per_event: { '1': cpu(runs.a), '2': cpu(runs.b) },
+    reps,
+  };
+}
+
 export async function runPipelineBench(opts: { quick: boolean }): Promise<PipelineBenchResult> {
   const n = opts.quick ? 20_000 : 100_000;
   const reps = opts.quick ? 3 : 5;
@@ -233,6 +352,7 @@ export async function runPipelineBench(opts: { quick: boolean }): Promise<Pipeli
         ], inclusive),
       );
     }
+    const scale = await scaleOut(kafka, iso, n, opts.quick ? 1 : 3, median(base), redis, producer);
     const areas = (summary as ProfileSummary | null)?.areas ?? [];
     return {
       events: n,
@@ -251,6 +371,7 @@ export async function runPipelineBench(opts: { quick: boolean }): Promise<Pipeli
       cpu_us_per_event: cpuPerEvent(last.cpu, n),
       profile_areas: areas.slice(0, 6).map((a) => ({ area: a.area, self_pct: a.self_pct })),
       profile_file: 'bench/results/pipeline.cpuprofile',
+      scale_out: scale,
     };
   } finally {
     await producer.disconnect();

@@ -131,6 +131,7 @@ function sectionRows(r: BenchResults): Map<ScenarioName, Row[]> {
       goal: '≥ 0.35×',
       verdict: check(num(pipeline, 'ratio'), (x) => x >= 0.35),
     },
+    ...scaleOutRows(pipeline),
   ]);
   const rate = num(freshness, 'rate_per_s');
   rows.set('freshness', [
@@ -274,6 +275,25 @@ export function renderMarkdown(r: BenchResults): string {
 
 function escapeCell(s: string): string {
   return s.replace(/\|/g, '\\|').replace(/\n/g, ' ').slice(0, 200);
+}
+
+/** The pipeline's scale-out figures (no goal of their own): 2 processor instances against 1, same run. */
+function scaleOutRows(pipeline: Section): Row[] {
+  const so = pipeline?.['scale_out'] as
+    | { events_per_s: Record<string, number>; events_per_s_range: Record<string, [number, number]>; speedup: number; ratio_vs_raw: number }
+    | undefined;
+  if (!so) return [];
+  const [lo, hi] = so.events_per_s_range['2'] ?? [];
+  return [
+    {
+      scenario: 'pipeline: 2 processor instances in one group (one process each)',
+      measured: `${fmt(so.events_per_s['2'])} events/s (${fmt(lo)}–${fmt(hi)})`,
+      baseline: `${fmt(so.events_per_s['1'])} events/s (1 instance, same method)`,
+      ratio: `${fmt(so.speedup, 2)}× of 1 instance; ${fmt(so.ratio_vs_raw, 3)}× of raw consume`,
+      goal: '— (scale-out, info)',
+      verdict: '—',
+    },
+  ];
 }
 
 /** A few bullets of context under the table: what limited the measured side, where to look next. */

@@ -33,15 +33,19 @@ export const WARMUP = -1;
 
 /**
  * Runs `a` and `b` alternately `reps` times after one warm-up each (called with `rep` = WARMUP, results
- * dropped), so machine noise hits both alike: ab, ba, ab, … Returns every repetition's result for both.
+ * dropped; `warmup: false` when every run warms itself up), so machine noise hits both alike: ab, ba,
+ * ab, … Returns every repetition's result for both.
  */
 export async function interleaved<A, B>(
   reps: number,
   a: (rep: number) => Promise<A>,
   b: (rep: number) => Promise<B>,
+  opts: { warmup?: boolean } = {},
 ): Promise<{ a: A[]; b: B[] }> {
-  await a(WARMUP);
-  await b(WARMUP);
+  if (opts.warmup !== false) {
+    await a(WARMUP);
+    await b(WARMUP);
+  }
   const out = { a: [] as A[], b: [] as B[] };
   for (let i = 0; i < reps; i++) {
     if (i % 2 === 0) {

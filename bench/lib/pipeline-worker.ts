@@ -1,0 +1,120 @@
+/**
+ * One processor instance of the pipeline scale-out measurement (bench/pipeline.ts), in a process of its
+ * own: the real processor as bench/lib/processor-harness.ts starts it, in a consumer group shared with
+ * the other instances. Its events consumer pauses the topic on every group join until the parent says
+ * `go`, so every instance of the group holds its share of the partitions before any event is handled
+ * (otherwise the first instance to join takes them all and the rest wait for a rebalance).
+ *
+ * Protocol (bench/lib/child.ts forkWorker): argv[2] = PipelineWorkerSetup JSON; `{ready: true}` once the
+ * warm-up is done and the consumer runs (paused); `{cmd: 'assigned'}` → the partitions it holds; `{cmd: 'go'}` resumes the topic;
+ * `{cmd: 'progress'}` → PipelineWorkerProgress; `{cmd: 'exit'}` stops the processor and exits.
+ */
+process.env.KAFKAJS_NO_PARTITIONER_WARNING ??= '1';
+import type { Consumer, ConsumerConfig, Kafka } from 'kafkajs';
+import { topicNames } from '@tinycdp/kafka';
+import { startProcessor } from './processor-harness';
+import { serveParent, workerMain } from './child';
+import { benchKafka, deleteRedisPrefix, epochMs, type Isolation } from './stack';
+
+export interface PipelineWorkerSetup {
+  readonly topicPrefix: string;
+  readonly groupId: string;
+  readonly redisPrefix: string;
+  readonly numPartitions: number;
+  /**
+   * Topics (same layout, definitions published) this instance first processes alone, untimed, in a group
+   * of its own: a fresh process would otherwise be measured while its code is still being compiled.
+   */
+  readonly warmup: { readonly topicPrefix: string; readonly events: number };
+}
+
+export interface PipelineWorkerProgress {
+  /** Events whose state and changes are durable. */
+  readonly handled: number;
+  /** Epoch ms of the first batch handed to the processor and of the last one finished (0 = none yet). */
+  readonly firstAt: number;
+  readonly lastAt: number;
+  /** CPU seconds (user + system) of this process since `go`. */
+  readonly cpuS: number;
+}
+
+export type PipelineWorkerRequest = { cmd: 'assigned' | 'go' | 'progress' };
+
+/** `kafka` whose consumer of `groupId` pauses `topic` on every group join while `gated()` holds. */
+function gatedKafka(kafka: Kafka, groupId: string, topic: string, gated: () => boolean, onConsumer: (c: Consumer) => void): Kafka {
+  const wrapped = Object.create(kafka) as Kafka;
+  wrapped.consumer = (config: ConsumerConfig) => {
+    const consumer = kafka.consumer(config);
+    if (config.groupId === groupId) {
+      // Emitted after the assignment is synced and before the first fetch of the generation.
+      consumer.on(consumer.events.GROUP_JOIN, () => {
+        if (gated()) consumer.pause([{ topic }]);
+      });
+      onConsumer(consumer);
+    }
+    return consumer;
+  };
+  return wrapped;
+}
+
+function isolationOf(topicPrefix: string, redisPrefix: string, groupId: string): Isolation {
+  return { topicPrefix, topics: topicNames(topicPrefix), redisPrefix, group: () => groupId };
+}
+
+async function warmUp(setup: PipelineWorkerSetup): Promise<void> {
+  const groupId = `${setup.groupId}-warmup-${process.pid}`;
+  const redisPrefix = `${setup.redisPrefix}warmup-${process.pid}:`;
+  const iso = isolationOf(setup.warmup.topicPrefix, redisPrefix, groupId);
+  const warm = await startProcessor({ kafka: benchKafka('bench-pipeline-warmup'), iso, numPartitions: setup.numPartitions });
+  try {
+    await warm.source.reached(setup.warmup.events, 120_000);
+    await deleteRedisPrefix(warm.redis, redisPrefix);
+  } finally {
+    await warm.stop();
+  }
+}
+
+async function main(setup: PipelineWorkerSetup): Promise<void> {
+  await warmUp(setup);
+  const iso = isolationOf(setup.topicPrefix, setup.redisPrefix, setup.groupId);
+  const topics = iso.topics;
+  let gated = true;
+  let consumer: Consumer | null = null;
+  let assigned: number[] = [];
+  const kafka = gatedKafka(benchKafka('bench-pipeline-worker'), setup.groupId, topics.events, () => gated, (c) => {
+    consumer = c;
+    c.on(c.events.GROUP_JOIN, (e) => (assigned = (e.payload.memberAssignment[topics.events] ?? []).slice().sort((a, b) => a - b)));
+  });
+  const running = await startProcessor({ kafka, iso, numPartitions: setup.numPartitions, groupId: setup.groupId, redisPrefix: setup.redisPrefix });
+  let cpuAtGo: NodeJS.CpuUsage | null = null;
+
+  serveParent<PipelineWorkerRequest>(
+    async (req) => {
+      if (req.cmd === 'assigned') return assigned;
+      if (req.cmd === 'go') {
+        if (running.source.handled > 0) throw new Error(`handled ${running.source.handled} events before go: the gate leaked`);
+        gated = false;
+        cpuAtGo = process.cpuUsage();
+        (consumer as Consumer | null)?.resume([{ topic: topics.events }]);
+        return true;
+      }
+      const { handled, firstAt, lastAt } = running.source;
+      const cpu = cpuAtGo === null ? null : process.cpuUsage(cpuAtGo);
+      // firstAt/lastAt are performance.now() values of this process: turned into epoch ms here.
+      const toEpoch = (t: number) => (t === 0 ? 0 : epochMs() - (performance.now() - t));
+      const progress: PipelineWorkerProgress = {
+        handled,
+        firstAt: toEpoch(firstAt),
+        lastAt: toEpoch(lastAt),
+        cpuS: cpu === null ? 0 : (cpu.user + cpu.system) / 1e6,
+      };
+      return progress;
+    },
+    async () => {
+      await running.stop().catch(() => undefined);
+      process.exit(0);
+    },
+  );
+}
+
+workerMain('pipeline-worker.ts', main);
