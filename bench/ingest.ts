@@ -1,22 +1,18 @@
 /**
- * Ingest benchmark: events/s through the real ingest app (createIngestApp + KafkaSink over the
- * BatchingProducer, as services/ingest/src/main.ts wires it; in-memory key verifier) via HTTP
+ * Ingest benchmark: events/s through the real ingest app (bench/lib/ingest-server.ts: wired as
+ * services/ingest/src/main.ts wires it; in-memory key verifier) via HTTP
  * `POST /v1/batch` into an isolated 6-partition topic on the real broker, vs the floor: raw kafkajs
  * `sendBatch` (same PRODUCER_CONFIG, acks = all) of the same events, same batch size, same concurrency,
  * same run. Closed-loop HTTP load from a child process (bench/lib/http-load.ts), loopback only.
  * Goal: ratio ≥ 0.5.  Run alone: `npx tsx bench/ingest.ts [--quick]`.
  */
 import { randomUUID } from 'node:crypto';
-import pino from 'pino';
-import { systemClock } from '@tinycdp/common';
 import { normalizeMessage, type RawMessage } from '@tinycdp/events';
-import { startServer, staticKeyVerifier } from '@tinycdp/http';
-import { BatchingProducer, PRODUCER_CONFIG } from '@tinycdp/kafka';
-import { createIngestApp } from '../services/ingest/src/app';
-import { KafkaSink } from '../services/ingest/src/adapters/kafka-sink';
+import { PRODUCER_CONFIG } from '@tinycdp/kafka';
 import { mixedMessage, rng } from './lib/events';
 import { runLoad, type LoadResult } from './lib/http-load';
 import { rawPost } from './lib/http-raw';
+import { INGEST_KEY, postBatches, startIngest } from './lib/ingest-server';
 import { benchKafka, createTopics, deleteTopics, isolation, runStandalone } from './lib/stack';
 import { WARMUP, interleaved, median, range, round } from './lib/stats';
 
@@ -40,7 +36,6 @@ export interface IngestBenchResult {
   event_bytes: number;
 }
 
-const KEY = 'bench-write-key';
 const BATCH = 100;
 const CONCURRENCY = 8;
 const BODIES = 16;
@@ -67,7 +62,7 @@ export async function runIngestBench(opts: { quick: boolean }): Promise<IngestBe
     }
     bodies.push(items);
   }
-  const requests = bodies.map((items) => rawPost('/v1/batch', JSON.stringify({ batch: items }), { Authorization: `Bearer ${KEY}` }));
+  const requests = bodies.map((items) => rawPost('/v1/batch', JSON.stringify({ batch: items }), { Authorization: `Bearer ${INGEST_KEY}` }));
   // What ingest writes for them: the normalized event as JSON, key userId.
   const baselineBatches = bodies.map((items) =>
     items.map((m) => {
@@ -77,27 +72,13 @@ export async function runIngestBench(opts: { quick: boolean }): Promise<IngestBe
   );
   const eventBytes = Math.round(median(baselineBatches.flat().map((m) => m.value.length)));
 
-  const ingestProducer = kafka.producer(PRODUCER_CONFIG);
   const rawProducer = kafka.producer(PRODUCER_CONFIG);
-  await Promise.all([ingestProducer.connect(), rawProducer.connect()]);
-  const batching = new BatchingProducer(ingestProducer);
-  const app = createIngestApp({
-    sink: new KafkaSink({ producer: batching, topic }),
-    keys: staticKeyVerifier([{ secret: KEY, id: 'bench', scope: 'write' }]),
-    clock: systemClock,
-    logger: pino({ level: 'silent' }),
-  });
-  const server = await startServer(app, 0, '127.0.0.1');
+  await rawProducer.connect();
+  const server = await startIngest(kafka, topic);
 
   try {
     // Sanity: one request is fully accepted.
-    const probe = await fetch(`${server.url}/v1/batch`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}` },
-      body: JSON.stringify({ batch: bodies[0] }),
-    });
-    const probeBody = (await probe.json()) as { accepted?: number };
-    if (probe.status !== 200 || probeBody.accepted !== BATCH) throw new Error(`ingest probe: ${probe.status} ${JSON.stringify(probeBody)}`);
+    await postBatches(server, bodies[0]!, BATCH, 1);
 
     const viaIngest = async (rep: number): Promise<{ eps: number; load: LoadResult }> => {
       const durationMs = rep === WARMUP ? warmupDurationMs : measuredMs;
@@ -156,8 +137,7 @@ export async function runIngestBench(opts: { quick: boolean }): Promise<IngestBe
     };
   } finally {
     await server.close();
-    await batching.flush();
-    await Promise.all([ingestProducer.disconnect(), rawProducer.disconnect()]);
+    await rawProducer.disconnect();
     await deleteTopics(kafka, iso.topicPrefix);
   }
 }

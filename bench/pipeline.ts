@@ -1,7 +1,8 @@
 /**
- * Pipeline benchmark: N events (full 100k, quick 20k; 2,000 users; the seed definitions) pre-loaded
- * into an isolated 6-partition events topic; then, per repetition with a fresh consumer group and a
- * fresh Redis key prefix:
+ * Pipeline benchmark: N events (full 100k, quick 20k; 2,000 users; the seed definitions) sent through
+ * the real ingest gateway (POST /v1/batch, 100 per request, untimed: ingest has its own scenario) into
+ * an isolated 6-partition events topic; then, per repetition with a fresh consumer group and a fresh
+ * Redis key prefix, over exactly those messages:
  * - the real processor (createProcessor wired as in main.ts, bench/lib/processor-harness.ts): time from
  *   its first batch to the handler finishing the last event (state, changes durable), then checked
  *   against the group's committed offsets == high watermark;
@@ -21,7 +22,8 @@ import type { Kafka, Producer } from 'kafkajs';
 import { processorConsumerConfig } from '@tinycdp/kafka';
 import { forkWorker, type IpcWorker } from './lib/child';
 import { cpuMeter, type CpuReport } from './lib/cpu';
-import { mixedWorkload, preload } from './lib/events';
+import { mixedWorkload } from './lib/events';
+import { postBatches, startIngest } from './lib/ingest-server';
 import type { PipelineWorkerProgress, PipelineWorkerRequest, PipelineWorkerSetup } from './lib/pipeline-worker';
 import { publishDefinitions, seedDefinitions, startProcessor, type StageTimes } from './lib/processor-harness';
 import { inclusiveTimes, profileMarkdown, startCpuProfile, summarizeProfile, type ProfileSummary } from './lib/profile';
@@ -188,6 +190,16 @@ async function processorRun(kafka: Kafka, iso: Isolation, n: number, rep: string
   }
 }
 
+/** Writes the events into `topic` the way clients do: POST /v1/batch to the real ingest gateway (untimed). */
+async function throughIngest(kafka: Kafka, topic: string, messages: readonly { value: Record<string, unknown> }[]): Promise<void> {
+  const ingest = await startIngest(kafka, topic);
+  try {
+    await postBatches(ingest, messages.map((m) => m.value));
+  } finally {
+    await ingest.close();
+  }
+}
+
 const WORKER_FILE = new URL('./lib/pipeline-worker.ts', import.meta.url).pathname;
 
 interface ScaleOutRun {
@@ -255,7 +267,7 @@ async function scaleOut(kafka: Kafka, iso: Isolation, n: number, reps: number, r
   try {
     await createTopics(kafka, warmIso, PARTITIONS);
     await publishDefinitions(producer, warmIso.topics.definitions, seedDefinitions());
-    await preload(producer, warmIso.topics.events, mixedWorkload(warmup.events, USERS, Date.now(), 14 * DAY, 'plw-', 11));
+    await throughIngest(kafka, warmIso.topics.events, mixedWorkload(warmup.events, USERS, Date.now(), 14 * DAY, 'plw-', 11));
     let rep = 0;
     const runs = await interleaved(
       reps,
@@ -293,7 +305,7 @@ export async function runPipelineBench(opts: { quick: boolean }): Promise<Pipeli
     await createTopics(kafka, iso, PARTITIONS);
     await producer.connect();
     await publishDefinitions(producer, iso.topics.definitions, seedDefinitions());
-    await preload(producer, iso.topics.events, mixedWorkload(n, USERS, Date.now(), 14 * DAY, 'pl-'));
+    await throughIngest(kafka, iso.topics.events, mixedWorkload(n, USERS, Date.now(), 14 * DAY, 'pl-'));
     const high = await withAdmin(kafka, (admin) => groupProgress(admin, 'none', iso.topics.events));
     if (high.high !== n) throw new Error(`pre-loaded ${high.high} events, expected ${n}`);
     cpuMeter(); // looks up the broker and Redis pids now, not during a timed run
