@@ -1,5 +1,6 @@
 import { Partitioners, type CompressionTypes, type IHeaders, type Message, type Producer, type ProducerConfig, type TopicMessages } from 'kafkajs';
 import { AppError } from '@tinycdp/common';
+import { recordBytes } from './send-records';
 
 /** One record to produce. */
 export interface ProducerRecord {
@@ -63,19 +64,6 @@ interface Pending {
   readonly bytes: number;
   readonly resolve: () => void;
   readonly reject: (err: unknown) => void;
-}
-
-function recordBytes(r: ProducerRecord): number {
-  let n = Buffer.byteLength(r.key) + (typeof r.value === 'string' ? Buffer.byteLength(r.value) : r.value.length) + 16;
-  if (r.headers) {
-    for (const [k, v] of Object.entries(r.headers)) {
-      n += Buffer.byteLength(k);
-      if (typeof v === 'string') n += Buffer.byteLength(v);
-      else if (Buffer.isBuffer(v)) n += v.length;
-      else if (Array.isArray(v)) for (const x of v) n += typeof x === 'string' ? Buffer.byteLength(x) : x.length;
-    }
-  }
-  return n;
 }
 
 /**

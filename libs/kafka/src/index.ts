@@ -7,6 +7,7 @@ export { processorConsumerConfig } from './consumer-config';
 export { DefinitionsReader, DefinitionsWriter } from './definitions-log';
 export type { DefinitionRecord } from './definitions-log';
 export { BatchingProducer, PRODUCER_CONFIG, type BatchingProducerOptions, type ProducerRecord } from './batching-producer';
+export { sendRecords, SEND_MAX_RECORDS, SEND_MAX_BYTES } from './send-records';
 export {
   SchemaRegistryRest,
   RegistryValueDecoder,

@@ -21,6 +21,7 @@ import type { Producer } from 'kafkajs';
 import { AppError } from '@tinycdp/common';
 import { topicValueSchemas, type SchemaTopic } from './schema-registry-schemas';
 import type { TopicNames } from './topics';
+import { sendRecords } from './send-records';
 
 export type { SchemaTopic };
 
@@ -383,15 +384,15 @@ function perSchemaAjv(): AnyAjv {
 export function wireRecordSink(producer: Producer, topic: string, encoder: ValueEncoder) {
   return {
     async send(records: readonly { readonly key: string; readonly value: string | Buffer; readonly headers?: Record<string, string> }[]) {
-      await producer.send({
+      await sendRecords(
+        producer,
         topic,
-        acks: -1,
-        messages: records.map((r) => ({
+        records.map((r) => ({
           key: r.key,
           value: typeof r.value === 'string' ? encoder.encode(r.value) : r.value,
           headers: { ...r.headers, 'content-type': encoder.contentType, 'schema-id': String(encoder.schemaId) },
         })),
-      });
+      );
     },
   };
 }

@@ -1,21 +1,20 @@
 import type { Admin, Consumer, Kafka, Producer } from 'kafkajs';
 import type { Logger } from 'pino';
-import { DefinitionsReader, processorConsumerConfig } from '@tinycdp/kafka';
+import { DefinitionsReader, processorConsumerConfig, sendRecords } from '@tinycdp/kafka';
 import type { DefinitionSource, EventSource, LagReport, LogMessage, OutRecord, RecordSink } from '../ports';
 
-/** A topic sink over a kafkajs producer: resolves once all in-sync replicas acked. */
+/**
+ * A topic sink over a kafkajs producer: resolves once all in-sync replicas acked. Large calls go out as
+ * several produce requests (`sendRecords`): one chunk of events can publish megabytes of changes.
+ */
 export function kafkaSink(producer: Producer, topic: string): RecordSink {
   return {
     async send(records: readonly OutRecord[]) {
-      await producer.send({
+      await sendRecords(
+        producer,
         topic,
-        acks: -1,
-        messages: records.map((r) => ({
-          key: r.key,
-          value: r.value,
-          headers: { 'content-type': 'application/json', ...r.headers },
-        })),
-      });
+        records.map((r) => ({ key: r.key, value: r.value, headers: { 'content-type': 'application/json', ...r.headers } })),
+      );
     },
   };
 }
