@@ -1,5 +1,6 @@
 import type { Kafka, Consumer, Producer } from 'kafkajs';
 import { randomUUID } from 'node:crypto';
+import { sendRecords } from './send-records';
 
 export interface DefinitionRecord {
   /** `trait:<key>` | `segment:<key>` | `flag:<key>` */
@@ -73,15 +74,10 @@ export class DefinitionsWriter {
   ) {}
 
   async publish(records: readonly DefinitionRecord[]): Promise<void> {
-    if (records.length === 0) return;
-    await this.producer.send({
-      topic: this.topic,
-      acks: -1,
-      messages: records.map((r) => ({
-        key: r.key,
-        value: r.value,
-        headers: { 'content-type': 'application/json' },
-      })),
-    });
+    await sendRecords(
+      this.producer,
+      this.topic,
+      records.map((r) => ({ key: r.key, value: r.value, headers: { 'content-type': 'application/json' } })),
+    );
   }
 }

@@ -41,6 +41,12 @@ describe('sendRecords slicing', () => {
     expect(sends.map((s) => s.messages.length)).toEqual([1, 1]);
   });
 
+  it('passes tombstones (null values) through', async () => {
+    const { producer, sends } = recorder();
+    await sendRecords(producer, 't', [{ key: 'flag:a', value: null }]);
+    expect(sends[0]!.messages).toEqual([{ key: 'flag:a', value: null }]);
+  });
+
   it('stops at the first failed send and rejects with its error', async () => {
     let calls = 0;
     const producer = {

@@ -1,5 +1,11 @@
-import type { Producer } from 'kafkajs';
-import type { ProducerRecord } from './batching-producer';
+import type { IHeaders, Producer } from 'kafkajs';
+
+/** One record to produce; a null value is a tombstone (compacted topics). */
+export interface SendRecord {
+  readonly key: string;
+  readonly value: Buffer | string | null;
+  readonly headers?: IHeaders;
+}
 
 /**
  * Limits of one produce request sent by `sendRecords`. The broker refuses a partition's batch above
@@ -12,8 +18,8 @@ export const SEND_MAX_RECORDS = 1_000;
 export const SEND_MAX_BYTES = 900 * 1024;
 
 /** Approximate bytes of a record on the wire (key, value, headers, per-record overhead). */
-export function recordBytes(r: ProducerRecord): number {
-  let n = Buffer.byteLength(r.key) + (typeof r.value === 'string' ? Buffer.byteLength(r.value) : r.value.length) + 16;
+export function recordBytes(r: SendRecord): number {
+  let n = Buffer.byteLength(r.key) + (r.value === null ? 0 : typeof r.value === 'string' ? Buffer.byteLength(r.value) : r.value.length) + 16;
   if (r.headers) {
     for (const [k, v] of Object.entries(r.headers)) {
       n += Buffer.byteLength(k);
@@ -31,7 +37,7 @@ export function recordBytes(r: ProducerRecord): number {
  * record was acked; rejects with the first failed send's error (records of earlier sends are then
  * already written: callers retry the whole call, so consumers may see them twice).
  */
-export async function sendRecords(producer: Producer, topic: string, records: readonly ProducerRecord[]): Promise<void> {
+export async function sendRecords(producer: Producer, topic: string, records: readonly SendRecord[]): Promise<void> {
   for (let from = 0; from < records.length; ) {
     let to = from;
     let bytes = 0;
@@ -41,7 +47,7 @@ export async function sendRecords(producer: Producer, topic: string, records: re
       bytes += size;
       to++;
     }
-    await producer.send({ topic, acks: -1, messages: from === 0 && to === records.length ? (records as ProducerRecord[]) : records.slice(from, to) });
+    await producer.send({ topic, acks: -1, messages: from === 0 && to === records.length ? (records as SendRecord[]) : records.slice(from, to) });
     from = to;
   }
 }
