@@ -89,6 +89,17 @@ describe('BatchingProducer', () => {
     expect(fake.calls).toHaveLength(2);
   });
 
+  it('splits a single call above maxBatchBytes into in-order parts within the limits; resolves when all are acked', async () => {
+    const fake = new FakeProducer();
+    const bp = new BatchingProducer(fake.asProducer, { lingerMs: 1, maxBatchBytes: 250 });
+    const records = Array.from({ length: 10 }, (_, i) => rec(String(i), 'x'.repeat(60)));
+    await bp.send('t', records);
+    const keys = fake.calls.map((c) => c.topicMessages?.flatMap((t) => t.messages.map((m) => m.key)));
+    expect(keys.flat()).toEqual(records.map((r) => r.key));
+    expect(keys.length).toBeGreaterThan(1);
+    for (const k of keys) expect(k!.length).toBeLessThanOrEqual(3); // 3 × ~77 bytes fit in 250
+  });
+
   it('with one batch in flight, accumulates the next calls and sends them together on ack', async () => {
     const fake = new FakeProducer();
     fake.auto = false;

@@ -1,6 +1,6 @@
 import { Partitioners, type CompressionTypes, type IHeaders, type Message, type Producer, type ProducerConfig, type TopicMessages } from 'kafkajs';
 import { AppError } from '@tinycdp/common';
-import { recordBytes } from './send-records';
+import { recordBytes, sliceRecords } from './send-records';
 
 /** One record to produce. */
 export interface ProducerRecord {
@@ -16,9 +16,12 @@ export interface BatchingProducerOptions {
    * it anyway and go out together as soon as it is acked.
    */
   readonly lingerMs?: number;
-  /** Records per sendBatch (default 1,000). A single call larger than this is sent alone, not split. */
+  /** Records per sendBatch (default 1,000). A single call with more is sent alone, not split (unless over maxBatchBytes). */
   readonly maxBatchRecords?: number;
-  /** Approximate key+value+header bytes per sendBatch (default 900 KB, under the broker's 1 MiB default). */
+  /**
+   * Approximate key+value+header bytes per sendBatch (default 900 KB, under the broker's 1 MiB default).
+   * A single call above it is split into parts within both limits.
+   */
   readonly maxBatchBytes?: number;
   /** Concurrent sendBatch calls (default 1; matches maxInFlightRequests: 1, see PRODUCER_CONFIG). */
   readonly maxInFlightBatches?: number;
@@ -101,14 +104,22 @@ export class BatchingProducer {
 
   /**
    * Produces `records` to `topic`; resolves once the broker acked all of them (acks = all).
-   * Records of one call go out in one sendBatch, in order.
+   * Records of one call go out in one sendBatch, in order — unless they exceed `maxBatchBytes` (the
+   * broker would refuse them as one batch, MESSAGE_TOO_LARGE): then in consecutive parts within the
+   * limits, and the call resolves when every part was acked.
    * @throws AppError('unavailable', retriable) when Kafka did not acknowledge the batch (cause attached).
    */
   send(topic: string, records: readonly ProducerRecord[]): Promise<void> {
     if (records.length === 0) return Promise.resolve();
+    let bytes = 0;
+    for (const r of records) bytes += recordBytes(r);
+    if (bytes <= this.maxBatchBytes) return this.enqueue(topic, records, bytes);
+    const parts = sliceRecords(records, this.maxBatchRecords, this.maxBatchBytes);
+    return Promise.all(parts.map((p) => this.enqueue(topic, p.records, p.bytes))).then(() => undefined);
+  }
+
+  private enqueue(topic: string, records: readonly ProducerRecord[], bytes: number): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      let bytes = 0;
-      for (const r of records) bytes += recordBytes(r);
       this.queue.push({ topic, records, bytes, resolve, reject });
       this.queuedRecords += records.length;
       this.queuedBytes += bytes;

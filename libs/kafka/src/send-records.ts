@@ -32,22 +32,34 @@ export function recordBytes(r: SendRecord): number {
 }
 
 /**
+ * `records` cut, in order, into consecutive slices of at most `maxRecords` records and `maxBytes`
+ * bytes (`recordBytes`); a single record above `maxBytes` makes a slice of its own.
+ */
+export function sliceRecords<R extends SendRecord>(records: readonly R[], maxRecords: number, maxBytes: number): { records: R[]; bytes: number }[] {
+  const out: { records: R[]; bytes: number }[] = [];
+  for (let from = 0; from < records.length; ) {
+    let to = from;
+    let bytes = 0;
+    while (to < records.length && to - from < maxRecords) {
+      const size = recordBytes(records[to]!);
+      if (to > from && bytes + size > maxBytes) break;
+      bytes += size;
+      to++;
+    }
+    out.push({ records: records.slice(from, to), bytes });
+    from = to;
+  }
+  return out;
+}
+
+/**
  * Produces `records` to `topic` with acks = all, in order, as consecutive sends of at most
  * SEND_MAX_RECORDS records and SEND_MAX_BYTES bytes (one send when they fit). Resolves once every
  * record was acked; rejects with the first failed send's error (records of earlier sends are then
  * already written: callers retry the whole call, so consumers may see them twice).
  */
 export async function sendRecords(producer: Producer, topic: string, records: readonly SendRecord[]): Promise<void> {
-  for (let from = 0; from < records.length; ) {
-    let to = from;
-    let bytes = 0;
-    while (to < records.length && to - from < SEND_MAX_RECORDS) {
-      const size = recordBytes(records[to]!);
-      if (to > from && bytes + size > SEND_MAX_BYTES) break;
-      bytes += size;
-      to++;
-    }
-    await producer.send({ topic, acks: -1, messages: from === 0 && to === records.length ? (records as SendRecord[]) : records.slice(from, to) });
-    from = to;
+  for (const slice of sliceRecords(records, SEND_MAX_RECORDS, SEND_MAX_BYTES)) {
+    await producer.send({ topic, acks: -1, messages: slice.records });
   }
 }

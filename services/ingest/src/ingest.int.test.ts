@@ -92,6 +92,18 @@ describe('ingest → Kafka', () => {
     }
   });
 
+  it('accepts a batch at the size limit for one user (over 1 MiB once normalized, in one partition) and writes all of it', async () => {
+    const before = received.length;
+    const items = Array.from({ length: 2_500 }, (_, i) => ({ type: 'track', userId: 'big-batch-user', event: 'e', messageId: `big-${i}`, properties: { p: 'x'.repeat(100) } }));
+    const body = JSON.stringify({ batch: items });
+    expect(body.length).toBeLessThan(500 * 1024); // within the documented 500 KB per batch
+    const r = await post('/v1/batch', { batch: items });
+    expect(r).toMatchObject({ status: 200, body: { accepted: 2_500 } });
+    await waitFor(() => received.length >= before + 2_500, { timeoutMs: 30_000, message: '2,500 events on the topic' });
+    const ids = received.slice(before).map((m) => (JSON.parse(m.value!.toString()) as CdpEvent).messageId);
+    expect(ids).toEqual(items.map((e) => e.messageId)); // one key: one partition, in order
+  });
+
   it('answers 503 with Retry-After, not 200, when Kafka cannot take the write', async () => {
     await producer.disconnect();
     const r = await post('/v1/track', { userId: 'u1', event: 'lost?' });
