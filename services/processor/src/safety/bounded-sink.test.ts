@@ -14,16 +14,14 @@ describe('boundedSink', () => {
     expect(boundRecord(small, 1_000)).toBe(small);
   });
 
-  it('splits sends so no request exceeds the byte budget, in order', async () => {
+  it('passes every record on in one call, in order, oversized values cut', async () => {
     const sent: OutRecord[][] = [];
-    const sink = boundedSink({ send: async (rs) => void sent.push([...rs]) }, { maxValueBytes: 100_000, maxRequestBytes: 250_000 });
+    const sink = boundedSink({ send: async (rs) => void sent.push([...rs]) }, { maxValueBytes: 100_000 });
     const records = Array.from({ length: 7 }, (_, i) => ({ key: `k${i}`, value: 'v'.repeat(i === 3 ? 5_000_000 : 90_000) }));
     await sink.send(records);
-    expect(sent.flat().map((r) => r.key)).toEqual(records.map((r) => r.key));
-    for (const chunk of sent) {
-      const bytes = chunk.reduce((n, r) => n + Buffer.byteLength(r.value as string), 0);
-      expect(bytes).toBeLessThanOrEqual(250_000);
-    }
-    expect(sent.length).toBeGreaterThan(1);
+    expect(sent).toHaveLength(1);
+    expect(sent[0]!.map((r) => r.key)).toEqual(records.map((r) => r.key));
+    expect(sent[0]!.map((r) => Buffer.byteLength(r.value as string))).toEqual([90_000, 90_000, 90_000, 100_000, 90_000, 90_000, 90_000]);
+    expect(sent[0]![3]!.headers).toMatchObject({ 'value-truncated': 'true', 'original-value-bytes': '5000000' });
   });
 });

@@ -1,5 +1,5 @@
 /**
- * A RecordSink decorator that keeps every produce request under the broker's size limit. Why: the DLQ
+ * A RecordSink decorator that keeps every record under the broker's size limit. Why: the DLQ
  * receives values exactly as a direct producer wrote them; the events topic may allow larger messages
  * than the DLQ (or several large poison values land in one batch), and a record batch over the DLQ's
  * `max.message.bytes` (1 MiB by default) is rejected as non-retriable — the batch handler throws, the
@@ -7,25 +7,18 @@
  * - a value longer than `maxValueBytes` is cut to that many bytes, with headers `value-truncated: true`
  *   and `original-value-bytes: <n>` (the reason and the original topic/partition/offset headers stay,
  *   so the message can still be found in the source topic while it is retained);
- * - records are sent in chunks of at most `maxRequestBytes` (keys + values + headers), in order.
+ * - the Kafka sink under it (kafkaSink → sendRecords in @tinycdp/kafka) keeps every produce request
+ *   under the limit by sending large calls in several requests, in order.
  */
 import type { OutRecord, RecordSink } from '../ports';
 
 export interface BoundedSinkOptions {
   /** Default 256 KiB. */
   readonly maxValueBytes?: number;
-  /** Default 768 KiB (under the 1 MiB broker default, with room for record overhead). */
-  readonly maxRequestBytes?: number;
 }
 
 function byteLength(v: unknown): number {
   return typeof v === 'string' ? Buffer.byteLength(v, 'utf8') : Buffer.isBuffer(v) ? v.length : 0;
-}
-
-function recordBytes(r: OutRecord): number {
-  let n = Buffer.byteLength(r.key, 'utf8') + byteLength(r.value) + 64;
-  for (const [k, v] of Object.entries(r.headers ?? {})) n += Buffer.byteLength(k) + Buffer.byteLength(v);
-  return n;
 }
 
 /** Cuts oversized values (see the module comment). Pure. */
@@ -49,23 +42,7 @@ export function boundRecord(r: OutRecord, maxValueBytes: number): OutRecord {
 
 export function boundedSink(inner: RecordSink, options: BoundedSinkOptions = {}): RecordSink {
   const maxValueBytes = options.maxValueBytes ?? 256 * 1024;
-  const maxRequestBytes = Math.max(options.maxRequestBytes ?? 768 * 1024, maxValueBytes + 16 * 1024);
   return {
-    async send(records: readonly OutRecord[]): Promise<void> {
-      let chunk: OutRecord[] = [];
-      let bytes = 0;
-      for (const original of records) {
-        const r = boundRecord(original, maxValueBytes);
-        const n = recordBytes(r);
-        if (chunk.length > 0 && bytes + n > maxRequestBytes) {
-          await inner.send(chunk);
-          chunk = [];
-          bytes = 0;
-        }
-        chunk.push(r);
-        bytes += n;
-      }
-      if (chunk.length > 0) await inner.send(chunk);
-    },
+    send: (records: readonly OutRecord[]) => inner.send(records.map((r) => boundRecord(r, maxValueBytes))),
   };
 }
