@@ -100,6 +100,27 @@ describe('BatchingProducer', () => {
     for (const k of keys) expect(k!.length).toBeLessThanOrEqual(3); // 3 × ~77 bytes fit in 250
   });
 
+  it('refuses a call at once while maxQueuedBytes are waiting, and takes calls again once the queue drained', async () => {
+    const fake = new FakeProducer();
+    fake.auto = false;
+    const bp = new BatchingProducer(fake.asProducer, { lingerMs: 1, maxQueuedBytes: 300 });
+    const inFlight = bp.send('t', [rec('a', 'x'.repeat(200))]);
+    await new Promise((r) => setTimeout(r, 10)); // dispatched: in flight, no longer queued
+    const queued = bp.send('t', [rec('b', 'x'.repeat(200))]);
+    const refused = await bp.send('t', [rec('c', 'x'.repeat(200))]).catch((e: unknown) => e);
+    expect(isAppError(refused) && refused.code === 'unavailable' && refused.retriable).toBe(true);
+    expect((refused as Error).message).toMatch(/not keeping up/);
+    expect(fake.calls.flatMap((c) => c.topicMessages!.flatMap((t) => t.messages.map((m) => m.key)))).toEqual(['a']);
+    fake.ackAll();
+    await inFlight;
+    await new Promise((r) => setTimeout(r, 10));
+    fake.ackAll();
+    await queued;
+    fake.auto = true;
+    await bp.send('t', [rec('d', 'x'.repeat(200))]);
+    expect(fake.calls.flatMap((c) => c.topicMessages!.flatMap((t) => t.messages.map((m) => m.key)))).toEqual(['a', 'b', 'd']);
+  });
+
   it('with one batch in flight, accumulates the next calls and sends them together on ack', async () => {
     const fake = new FakeProducer();
     fake.auto = false;

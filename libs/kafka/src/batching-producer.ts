@@ -27,6 +27,12 @@ export interface BatchingProducerOptions {
   readonly maxInFlightBatches?: number;
   /** Broker-side ack timeout for a batch, ms (kafkajs `timeout`, default 30,000). */
   readonly ackTimeoutMs?: number;
+  /**
+   * Bytes (as maxBatchBytes counts them) that may wait for a batch (default 64 MiB). A call that would
+   * queue more is refused at once (AppError 'unavailable', retriable, retry after 1 s) instead of
+   * growing the heap while Kafka is slow or down: ingest then answers 503 + Retry-After.
+   */
+  readonly maxQueuedBytes?: number;
   readonly compression?: CompressionTypes;
 }
 
@@ -83,6 +89,7 @@ export class BatchingProducer {
   private readonly maxInFlight: number;
   private readonly ackTimeoutMs: number;
   private readonly compression: CompressionTypes | undefined;
+  private readonly maxQueuedBytes: number;
 
   private queue: Pending[] = [];
   private queuedRecords = 0;
@@ -100,6 +107,7 @@ export class BatchingProducer {
     this.maxInFlight = Math.max(1, options.maxInFlightBatches ?? 1);
     this.ackTimeoutMs = options.ackTimeoutMs ?? 30_000;
     this.compression = options.compression;
+    this.maxQueuedBytes = Math.max(1, options.maxQueuedBytes ?? 64 * 1024 * 1024);
   }
 
   /**
@@ -107,12 +115,21 @@ export class BatchingProducer {
    * Records of one call go out in one sendBatch, in order — unless they exceed `maxBatchBytes` (the
    * broker would refuse them as one batch, MESSAGE_TOO_LARGE): then in consecutive parts within the
    * limits, and the call resolves when every part was acked.
-   * @throws AppError('unavailable', retriable) when Kafka did not acknowledge the batch (cause attached).
+   * @throws AppError('unavailable', retriable) when Kafka did not acknowledge the batch (cause attached),
+   *   or at once when `maxQueuedBytes` are already waiting.
    */
   send(topic: string, records: readonly ProducerRecord[]): Promise<void> {
     if (records.length === 0) return Promise.resolve();
     let bytes = 0;
     for (const r of records) bytes += recordBytes(r);
+    if (this.queue.length > 0 && this.queuedBytes + bytes > this.maxQueuedBytes) {
+      return Promise.reject(
+        new AppError('unavailable', `Kafka is not keeping up: ${this.queuedBytes} bytes are waiting to be written (limit ${this.maxQueuedBytes})`, {
+          retriable: true,
+          details: { retryAfterSeconds: 1 },
+        }),
+      );
+    }
     if (bytes <= this.maxBatchBytes) return this.enqueue(topic, records, bytes);
     const parts = sliceRecords(records, this.maxBatchRecords, this.maxBatchBytes);
     return Promise.all(parts.map((p) => this.enqueue(topic, p.records, p.bytes))).then(() => undefined);
