@@ -230,10 +230,9 @@ async function scaleOutRun(
   };
   const workers: IpcWorker<PipelineWorkerRequest, unknown>[] = [];
   try {
-    for (const w of await Promise.allSettled(Array.from({ length: instances }, () => forkWorker<PipelineWorkerRequest, unknown>(WORKER_FILE, setup, 300_000)))) {
-      if (w.status === 'rejected') throw w.reason;
-      workers.push(w.value);
-    }
+    const forked = await Promise.allSettled(Array.from({ length: instances }, () => forkWorker<PipelineWorkerRequest, unknown>(WORKER_FILE, setup, 300_000)));
+    for (const w of forked) if (w.status === 'fulfilled') workers.push(w.value); // closed below even if another failed
+    for (const w of forked) if (w.status === 'rejected') throw w.reason;
     const share = PARTITIONS / instances;
     await until(async () => {
       const held = (await Promise.all(workers.map((w) => w.request({ cmd: 'assigned' })))) as number[][];
