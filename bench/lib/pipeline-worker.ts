@@ -14,7 +14,7 @@ import type { Consumer, ConsumerConfig, Kafka } from 'kafkajs';
 import { topicNames } from '@tinycdp/kafka';
 import { startProcessor } from './processor-harness';
 import { serveParent, workerMain } from './child';
-import { benchKafka, deleteRedisPrefix, epochMs, type Isolation } from './stack';
+import { benchKafka, deleteRedisPrefix, type Isolation } from './stack';
 
 export interface PipelineWorkerSetup {
   readonly topicPrefix: string;
@@ -101,7 +101,7 @@ async function main(setup: PipelineWorkerSetup): Promise<void> {
       const { handled, firstAt, lastAt } = running.source;
       const cpu = cpuAtGo === null ? null : process.cpuUsage(cpuAtGo);
       // firstAt/lastAt are performance.now() values of this process: turned into epoch ms here.
-      const toEpoch = (t: number) => (t === 0 ? 0 : epochMs() - (performance.now() - t));
+      const toEpoch = (t: number) => (t === 0 ? 0 : performance.timeOrigin + t);
       const progress: PipelineWorkerProgress = {
         handled,
         firstAt: toEpoch(firstAt),
