@@ -3,6 +3,8 @@
  * stopped and started again while a client keeps POSTing single events to an ingest app bound to it.
  * - while it is down ingest answers 503 + Retry-After (fast: bounded by the client settings below),
  *   never 200 for an event it did not persist, never another status;
+ * - a burst while it is down is shed: what does not fit the producer's queue bound is refused at once
+ *   (503 + Retry-After), never queued without limit;
  * - it recovers by itself once the broker is back;
  * - afterwards every event that got 200 is in the topic (consumed and compared by messageId).
  */
@@ -18,6 +20,7 @@ import { createIngestApp } from './app';
 import { KafkaSink } from './adapters/kafka-sink';
 
 const TOPIC = 'outage.events';
+const BURST_LIMIT = 8 * 1024;
 let broker: PrivateKafka;
 let producer: Producer;
 let admin: Admin;
@@ -48,7 +51,9 @@ beforeAll(async () => {
   await producer.connect();
   server = await startServer(
     createIngestApp({
-      sink: new KafkaSink({ producer: new BatchingProducer(producer, { ackTimeoutMs: 5_000 }), topic: TOPIC, admin }),
+      // A small queue bound, so a burst while the broker is down shows the load shedding (the four
+      // one-at-a-time clients below never queue more than a few hundred bytes).
+      sink: new KafkaSink({ producer: new BatchingProducer(producer, { ackTimeoutMs: 5_000, maxQueuedBytes: BURST_LIMIT }), topic: TOPIC, admin }),
       keys: staticKeyVerifier([{ secret: 'wk-outage', id: 'k1', scope: 'write' }]),
       clock: systemClock,
       logger: pino({ level: 'silent' }),
@@ -116,6 +121,25 @@ describe('Kafka stopped and restarted under ingest', () => {
         message: '503s while the broker is down',
       });
       const down = outcomes.filter((o) => o.at > stopDone);
+      // A burst of 60 concurrent requests (~24 KB) while down: what does not fit the queue bound is
+      // refused at once with 503 + Retry-After instead of piling up in memory; none is a 200.
+      const burst = await Promise.all(
+        Array.from({ length: 60 }, async (_, i) => {
+          const t0 = performance.now();
+          const r = await fetch(`${server.url}/v1/track`, {
+            method: 'POST',
+            headers: { authorization: 'Bearer wk-outage', 'content-type': 'application/json' },
+            body: JSON.stringify({ userId: `burst${i}`, event: 'tick', messageId: `burst-${i}`, properties: { pad: 'x'.repeat(300) } }),
+            signal: AbortSignal.timeout(30_000),
+          });
+          const body = (await r.json()) as { error?: { message?: string } };
+          return { status: r.status, retryAfter: r.headers.get('retry-after'), ms: performance.now() - t0, message: body.error?.message ?? '' };
+        }),
+      );
+      expect(burst.every((b) => b.status === 503 && b.retryAfter !== null)).toBe(true);
+      const shed = burst.filter((b) => /not keeping up/.test(b.message));
+      expect(shed.length).toBeGreaterThanOrEqual(30);
+      expect(Math.max(...shed.map((b) => b.ms))).toBeLessThan(2_000);
       await broker.start();
       const startedAt = Date.now();
       await waitFor(() => outcomes.filter((o) => o.at > startedAt && o.status === 200).length >= 20, {
