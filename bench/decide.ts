@@ -25,7 +25,7 @@ import {
   writeProfile,
 } from '../services/decide/src/test-fixtures';
 import { forkWorker, type IpcWorker } from './lib/child';
-import type { DecideServerInfo, DecideServerKind, DecideServerRequest, DecideServerSetup } from './lib/decide-server';
+import type { DecideServerInfo, DecideServerKind, DecideServerRequest, DecideServerSetup, ServerPauses } from './lib/decide-server';
 import type { CpuProfile } from './lib/profile';
 import { median, range, round } from './lib/stats';
 import { rawGet, runLoad, type LoadResult } from './lib/http-load';
@@ -58,6 +58,14 @@ export interface DecideBenchResult {
   baseline_load_achieved_rps: number;
   /** Latency run requests that found every connection busy (a sign of saturation). */
   load_queued: number;
+  /** GC pause time in the serving process per second of a latency run (median of runs). */
+  gc_pause_ms_per_s: number;
+  baseline_gc_pause_ms_per_s: number;
+  floor_gc_pause_ms_per_s: number;
+  /** Longest event-loop delay of the serving process in a latency run (median of runs), decide and
+   *  the no-I/O floor: stalls the floor shows too are the machine's, not decide's. */
+  loop_delay_max_ms: number;
+  floor_loop_delay_max_ms: number;
   /** Per-repetition decide/baseline rps ratios (min–max). */
   ratio_range: [number, number];
   /** rps / baseline_rps (goal ≥ 0.8). */
@@ -153,8 +161,15 @@ export async function runDecideBench(opts: { quick?: boolean } = {}): Promise<De
       cpu[tag].push(used / Math.max(1, r.total));
       return r;
     };
-    const open = (port: number, requests: string[], rate: number) =>
-      runLoad({ host: '127.0.0.1', port, requests, mode: 'open', concurrency: 16, rate, warmupMs, durationMs, maxConnections: 256 });
+    // Each latency run also collects the serving process's GC pauses and event-loop delay (what made
+    // the tail: ioredis auto-pipelining once cost decide 6% of its time in GC pauses of up to 10 ms).
+    const pauses = { f: [] as ServerPauses[], b: [] as ServerPauses[], x: [] as ServerPauses[] };
+    const open = async (server: { w: IpcWorker<DecideServerRequest, unknown>; port: number }, requests: string[], rate: number, tag: keyof typeof pauses) => {
+      await server.w.request({ cmd: 'pauses' });
+      const r = await runLoad({ host: '127.0.0.1', port: server.port, requests, mode: 'open', concurrency: 16, rate, warmupMs, durationMs, maxConnections: 256 });
+      pauses[tag].push((await server.w.request({ cmd: 'pauses' })) as ServerPauses);
+      return r;
+    };
 
     const check = (what: string, r: LoadResult): LoadResult => {
       if (r.non2xx > 0 || r.errors > 0) throw new Error(`${what}: ${r.non2xx} non-2xx and ${r.errors} errors`);
@@ -190,9 +205,9 @@ export async function runDecideBench(opts: { quick?: boolean } = {}): Promise<De
     for (let i = 0; i < reps; i++) {
       const order = [['f', 'b', 'x'], ['b', 'x', 'f'], ['x', 'f', 'b']][i % 3]!;
       for (const o of order) {
-        if (o === 'f') decideLats.push(check('decide open loop', await open(fast.port, decideReqs(fast.key), loadRps)));
-        if (o === 'b') baseLats.push(check('baseline open loop', await open(base.port, baseReqs, loadRps)));
-        if (o === 'x') floorLats.push(check('floor open loop', await open(floor.port, baseReqs, loadRps)));
+        if (o === 'f') decideLats.push(check('decide open loop', await open(fast, decideReqs(fast.key), loadRps, 'f')));
+        if (o === 'b') baseLats.push(check('baseline open loop', await open(base, baseReqs, loadRps, 'b')));
+        if (o === 'x') floorLats.push(check('floor open loop', await open(floor, baseReqs, loadRps, 'x')));
       }
     }
     const medianRun = (runs: LoadResult[]) => [...runs].sort((a, b) => a.p99_ms - b.p99_ms)[Math.floor(runs.length / 2)]!;
@@ -222,6 +237,11 @@ export async function runDecideBench(opts: { quick?: boolean } = {}): Promise<De
       load_achieved_rps: decideLat.rps,
       baseline_load_achieved_rps: baseLat.rps,
       load_queued: decideLat.queued,
+      gc_pause_ms_per_s: round(median(pauses.f.map((p) => p.gc_ms_per_s)), 1),
+      baseline_gc_pause_ms_per_s: round(median(pauses.b.map((p) => p.gc_ms_per_s)), 1),
+      floor_gc_pause_ms_per_s: round(median(pauses.x.map((p) => p.gc_ms_per_s)), 1),
+      loop_delay_max_ms: round(median(pauses.f.map((p) => p.loop_delay_max_ms)), 1),
+      floor_loop_delay_max_ms: round(median(pauses.x.map((p) => p.loop_delay_max_ms)), 1),
       ratio: round(rps / baselineRps, 3),
       ratio_range: range(fastRuns.map((r, i) => r.rps / baseRuns[i]!.rps)).map((x) => round(x, 3)) as [number, number],
       express_rps: Math.round(expressRps),

@@ -7,25 +7,27 @@
  * - `floor`: a node:http server answering a constant small JSON, no Redis: what any node server gets
  *   from this machine at a given rate (its tail is the box's scheduling noise, not a data path);
  * - `baseline`: a bare node:http server doing ONE ioredis round trip (HGETALL of the profile hash) and
- *   answering it as JSON — the floor any Redis-backed decide can reach;
+ *   answering it as JSON — the floor any Redis-backed decide can reach; same connection options and
+ *   write coalescing as decide (decideRedisOptions, coalesceWrites);
  * - `decide` / `decide-express` / `decide-no-state-cache`: the real app (createDecideApp) on its thin
  *   router, mounted in express, or with the decoded-state cache off; authenticated by the production key
  *   verifier (sha-256 + its in-process cache) over an in-memory PGlite key table with one read key.
  *
  * Protocol (bench/lib/child.ts forkWorker): argv[2] = DecideServerSetup JSON; `{ready: true}` once it
  * listens; requests `{cmd: 'info'}` → {port, key}, `{cmd: 'cpu'}` → CPU µs used so far, `{cmd:
- * 'errors'}` → decisions answered ERROR, `{cmd: 'profile-start'}` / `{cmd: 'profile-stop'}` → the CPU
+ * 'errors'}` → decisions answered ERROR, `{cmd: 'pauses'}` → ServerPauses since the previous one, `{cmd: 'profile-start'}` / `{cmd: 'profile-stop'}` → the CPU
  * profile of the main thread in between, `{cmd: 'exit'}` closes and exits.
  */
 import { createServer, type RequestListener } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { monitorEventLoopDelay, performance, PerformanceObserver } from 'node:perf_hooks';
 import { Redis } from 'ioredis';
 import pino from 'pino';
 import { Registry } from 'prom-client';
 import { PGlite } from '@electric-sql/pglite';
 import { systemClock } from '@tinycdp/common';
 import { PGliteSqlClient, PgKeyVerifier, createKey, migrate } from '@tinycdp/postgres';
-import { redisKeys } from '@tinycdp/redis';
+import { coalesceWrites, redisKeys } from '@tinycdp/redis';
 import { createDecideApp, decideRedisOptions } from '../../services/decide/src/app';
 import { serveParent, workerMain } from './child';
 import { startCpuProfile, type CpuProfile } from './profile';
@@ -40,11 +42,17 @@ export interface DecideServerSetup {
   readonly redisBudgetMs: number;
 }
 
-export type DecideServerRequest = { cmd: 'info' | 'cpu' | 'errors' | 'profile-start' | 'profile-stop' | 'exit' };
+export type DecideServerRequest = { cmd: 'info' | 'cpu' | 'pauses' | 'errors' | 'profile-start' | 'profile-stop' | 'exit' };
 export interface DecideServerInfo {
   readonly port: number;
   /** The read key (decide kinds), '' for the others. */
   readonly key: string;
+}
+
+/** Since the previous `pauses` request: GC pause time per second, longest event-loop delay. */
+export interface ServerPauses {
+  readonly gc_ms_per_s: number;
+  readonly loop_delay_max_ms: number;
 }
 
 interface Running {
@@ -61,6 +69,7 @@ function baselineHandler(setup: DecideServerSetup): { handler: RequestListener; 
   const handler: RequestListener = (req, res) => {
     const url = req.url ?? '/';
     const id = new URLSearchParams(url.slice(url.indexOf('?') + 1)).get('userId') ?? '';
+    coalesceWrites(redis);
     redis.hgetall(keys.profile(id)).then(
       (fields) => {
         const body = JSON.stringify({ userId: id, fields });
@@ -140,6 +149,14 @@ async function decide(setup: DecideServerSetup): Promise<Running> {
 async function main(setup: DecideServerSetup): Promise<void> {
   const server = setup.kind === 'floor' || setup.kind === 'baseline' ? await plain(setup) : await decide(setup);
   let stopProfile: (() => Promise<CpuProfile>) | null = null;
+  // GC pauses and event-loop delay since the last `pauses` request.
+  const loop = monitorEventLoopDelay({ resolution: 1 });
+  loop.enable();
+  let gcMs = 0;
+  let since = performance.now();
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) gcMs += e.duration;
+  }).observe({ entryTypes: ['gc'] });
 
   const answer = async (cmd: DecideServerRequest['cmd']): Promise<unknown> => {
     switch (cmd) {
@@ -148,6 +165,14 @@ async function main(setup: DecideServerSetup): Promise<void> {
       case 'cpu': {
         const u = process.cpuUsage();
         return u.user + u.system;
+      }
+      case 'pauses': {
+        const now = performance.now();
+        const out: ServerPauses = { gc_ms_per_s: (gcMs * 1000) / Math.max(1, now - since), loop_delay_max_ms: loop.max / 1e6 };
+        gcMs = 0;
+        since = now;
+        loop.reset();
+        return out;
       }
       case 'errors':
         return server.errors();

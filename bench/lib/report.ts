@@ -163,7 +163,11 @@ function sectionRows(r: BenchResults): Map<ScenarioName, Row[]> {
     },
     {
       scenario: `decide: latency at ${fmt(num(decide, 'load_rps'))} req/s`,
-      measured: `p50 ${fmt(num(decide, 'p50_ms'), 2)} ms, p99 ${fmt(num(decide, 'p99_ms'), 2)} ms${rangeText(decide, 'p99_range', 1)}`,
+      measured:
+        `p50 ${fmt(num(decide, 'p50_ms'), 2)} ms, p99 ${fmt(num(decide, 'p99_ms'), 2)} ms${rangeText(decide, 'p99_range', 1)}` +
+        (decide && 'gc_pause_ms_per_s' in decide
+          ? `; server GC ${fmt(num(decide, 'gc_pause_ms_per_s'), 1)} ms/s, longest loop stall ${fmt(num(decide, 'loop_delay_max_ms'), 1)} ms (no-I/O server ${fmt(num(decide, 'floor_loop_delay_max_ms'), 1)} ms)`
+          : ''),
       baseline:
         `p99 ${fmt(num(decide, 'baseline_p99_ms'), 2)} ms${rangeText(decide, 'baseline_p99_range', 1)}` +
         (decide && 'floor_p99_ms' in decide ? `; no-I/O node server p99 ${fmt(num(decide, 'floor_p99_ms'), 2)} ms${rangeText(decide, 'floor_p99_range', 1)}` : ''),

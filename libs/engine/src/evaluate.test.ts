@@ -175,3 +175,30 @@ describe('views', () => {
     expect(v.segment('unknown')).toBeNull();
   });
 });
+
+describe('profileView: aggregate memo shared across views of one state', () => {
+  const plan = planOf(seg('b1h', 'buyer1h'), seg('r5', 'recent5'));
+  const at = (iso: string) => new Date(iso).getTime();
+  const state = applyEvents(emptyProfile('u1'), [track('purchase', '2024-03-10T10:00:00Z')], plan, at('2024-03-10T10:00:00Z'));
+
+  it('reuses a windowed value while the window has not moved, and recomputes once it has', () => {
+    const memo = new Map();
+    expect(profileView(state, plan, at('2024-03-10T10:10:00Z'), {}, memo).segment('b1h')).toBe(true);
+    expect(memo.get(count('purchase', '1h').id)).toMatchObject({ value: 1 });
+    // A planted value at the same window position is what the next view reads: the memo is used.
+    const position = memo.get(count('purchase', '1h').id)!.at;
+    memo.set(count('purchase', '1h').id, { at: position, value: 0 });
+    expect(profileView(state, plan, at('2024-03-10T10:50:00Z'), {}, memo).segment('b1h')).toBe(false);
+    // The hour slid: the planted value is not reused; the purchase left the 1h window.
+    memo.set(count('purchase', '1h').id, { at: position, value: 7 });
+    expect(profileView(state, plan, at('2024-03-10T11:30:00Z'), {}, memo).segment('b1h')).toBe(false);
+    expect(memo.get(count('purchase', '1h').id)).toMatchObject({ value: 0 });
+  });
+
+  it('never memoizes values that change with every instant (last_seen_minutes_ago)', () => {
+    const memo = new Map();
+    expect(profileView(state, plan, at('2024-03-10T10:03:00Z'), {}, memo).segment('r5')).toBe(true);
+    expect(profileView(state, plan, at('2024-03-10T10:06:00Z'), {}, memo).segment('r5')).toBe(false);
+    expect(memo.has(lastSeen().id)).toBe(false);
+  });
+});

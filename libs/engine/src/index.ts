@@ -61,7 +61,7 @@ export { DUE_HORIZON_MS, evaluateProfile, nextDueAt, retireProfile, segmentDueAt
 export type { ChangeReason, EvaluationResult, SegmentChange } from './evaluate';
 
 export { evaluateExpression, profileView } from './view';
-export type { ExpressionResult, ProfileView } from './view';
+export type { AggregateMemo, ExpressionResult, ProfileView } from './view';
 
 export { ROLLOUT_BUCKETS, evaluateFlag, evaluateFlags, matchesValueType, stableBucket } from './flags';
 export type { Decision, DecisionReason } from './flags';

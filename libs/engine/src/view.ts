@@ -4,7 +4,7 @@
  */
 import type { Json, JsonObject } from '@tinycdp/common';
 import type { AggregateRef, CompiledExpression, EvalEnv, Value } from '@tinycdp/dsl';
-import { readAggregate } from './internal/aggregates';
+import { readAggregate, windowPosition } from './internal/aggregates';
 import { getPath, pathKey, toJson } from './internal/json';
 import type { Plan } from './plan';
 import type { ProfileState } from './state';
@@ -25,6 +25,13 @@ export interface ProfileView {
   /** Every segment of the plan → member or not. */
   segments(): Record<string, boolean>;
 }
+
+/**
+ * Aggregate values of ONE profile state kept across views of it (decide reuses a decoded state for
+ * every request until the profile changes): by ref id, with the window position they were read at.
+ * Only for a state that is never changed afterwards.
+ */
+export type AggregateMemo = Map<string, { readonly at: number; readonly value: Value }>;
 
 const pathKeys = new WeakMap<readonly string[], string>();
 
@@ -81,6 +88,7 @@ class LazyView implements ProfileView, EvalEnv {
     private readonly plan: Plan,
     readonly now: number,
     private readonly ctx: JsonObject,
+    private readonly shared: AggregateMemo | undefined,
   ) {}
 
   get profileId(): string {
@@ -94,9 +102,19 @@ class LazyView implements ProfileView, EvalEnv {
   aggregate(ref: AggregateRef): Value {
     const memo = this.aggMemo.get(ref.id);
     if (memo !== undefined) return memo;
-    const v = readAggregate(this.state, ref, this.now);
+    const v = this.shared === undefined ? readAggregate(this.state, ref, this.now) : this.readShared(ref);
     this.aggMemo.set(ref.id, v);
     return v;
+  }
+
+  private readShared(ref: AggregateRef): Value {
+    const at = windowPosition(ref, this.now);
+    if (at === null) return readAggregate(this.state, ref, this.now);
+    const known = this.shared!.get(ref.id);
+    if (known !== undefined && known.at === at) return known.value;
+    const value = readAggregate(this.state, ref, this.now);
+    this.shared!.set(ref.id, { at, value });
+    return value;
   }
 
   profile(path: readonly string[]): Value {
@@ -160,10 +178,11 @@ class LazyView implements ProfileView, EvalEnv {
 /**
  * A lazy view of `state` at `now` under `plan`: traits and segments are evaluated on first use and
  * memoized (decide evaluates only what its flags read). `context` is what `context.*` reads (e.g. the
- * decide request's context). Never throws.
+ * decide request's context). `memo`: aggregate values of this same state from earlier views (see
+ * AggregateMemo); read and extended. Never throws.
  */
-export function profileView(state: ProfileState, plan: Plan, now: number, context: JsonObject = {}): ProfileView {
-  return new LazyView(state, plan, now, context);
+export function profileView(state: ProfileState, plan: Plan, now: number, context: JsonObject = {}, memo?: AggregateMemo): ProfileView {
+  return new LazyView(state, plan, now, context, memo);
 }
 
 /** What `evaluateExpression` returns: the value and every input it read, by name. */

@@ -8,3 +8,4 @@ export { RedisRolloutStore } from './rollout-store';
 export type { FenceClaim } from './rollout-store';
 export { RedisSegmentMembers } from './segment-members';
 export type { MembershipChange } from './segment-members';
+export { coalesceWrites } from './write-coalescing';

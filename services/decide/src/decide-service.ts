@@ -8,7 +8,6 @@ import { AppError, type Clock, type JsonObject } from '@tinycdp/common';
 import {
   decodeProfile,
   evaluateFlag,
-  type ProfileState,
   profileView,
   type Decision,
   type FlagDefinition,
@@ -17,7 +16,7 @@ import type { FlagCache, FlagSnapshot } from './flag-cache';
 import type { DecideMetrics } from './metrics';
 import type { ProfileSource, ResolvedProfile } from './profile-reader';
 import type { DecideQuery, Target } from './request';
-import { StateCache } from './state-cache';
+import { StateCache, type DecodedState } from './state-cache';
 
 export interface TargetDecisions {
   readonly target: Target;
@@ -77,10 +76,10 @@ export function decideFor(
   profile: ResolvedProfile,
   context: JsonObject,
   now: number,
-  decode: (id: string, fields: Readonly<Record<string, string>>) => ProfileState = (id, f) => decodeProfile(f, id),
+  decode: (id: string, fields: Readonly<Record<string, string>>) => DecodedState = (id, f) => ({ state: decodeProfile(f, id) }),
 ): Decision[] {
-  const state = decode(profile.profileId, profile.fields);
-  const view = profileView(state, snapshot.plan, now, context);
+  const { state, memo } = decode(profile.profileId, profile.fields);
+  const view = profileView(state, snapshot.plan, now, context, memo);
   // Rollouts bucket on the user when known, so an anonymous visitor keeps its bucket after login.
   const userKey = profile.userId ?? profile.profileId;
   const out: Decision[] = new Array(flags.length);
@@ -105,7 +104,7 @@ export interface DecideServiceDeps {
 export class DecideService {
   private lastWarnAt = 0;
   private readonly states: StateCache;
-  private readonly decode: (id: string, fields: Readonly<Record<string, string>>) => ProfileState;
+  private readonly decode: (id: string, fields: Readonly<Record<string, string>>) => DecodedState;
 
   constructor(private readonly deps: DecideServiceDeps) {
     this.states = deps.states ?? new StateCache();

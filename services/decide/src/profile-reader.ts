@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
 import { AppError } from '@tinycdp/common';
-import type { RedisKeys } from '@tinycdp/redis';
+import { coalesceWrites, type RedisKeys } from '@tinycdp/redis';
 import type { Target } from './request';
 
 export interface ResolvedProfile {
@@ -90,6 +90,7 @@ export class ProfileReader implements ProfileSource {
    * @throws AppError 'unavailable' when Redis fails, 'timeout' past the deadline.
    */
   read(targets: readonly Target[]): Promise<ResolvedProfile[]> {
+    coalesceWrites(this.redis);
     const only = targets.length === 1 ? targets[0]! : null;
     if (this.commandBounded && only !== null && only.kind === 'user') {
       return this.redis.hgetall(this.keys.profile(only.userId)).then(

@@ -9,18 +9,20 @@ const fieldsWith = (plan: string) => {
   return encodeProfile(s);
 };
 
+const stateOf = (c: StateCache, id: string, fields: Record<string, string>) => c.decode(id, fields).state;
+
 describe('StateCache', () => {
   it('reuses the decoded state only while the fields are exactly the same', () => {
     const c = new StateCache(10);
-    const a = c.decode('u', fieldsWith('free'));
-    expect(c.decode('u', { ...fieldsWith('free') })).toBe(a);
-    const b = c.decode('u', fieldsWith('premium'));
+    const a = stateOf(c, 'u', fieldsWith('free'));
+    expect(stateOf(c, 'u', { ...fieldsWith('free') })).toBe(a);
+    const b = stateOf(c, 'u', fieldsWith('premium'));
     expect(b).not.toBe(a);
     expect(b.properties['plan']?.value).toBe('premium');
-    const extra = c.decode('u', { ...fieldsWith('premium'), q: '3' });
+    const extra = stateOf(c, 'u', { ...fieldsWith('premium'), q: '3' });
     expect(extra).not.toBe(b);
     expect(extra.sequence).toBe(3);
-    expect(c.decode('u', fieldsWith('premium'))).not.toBe(extra); // a field removed
+    expect(stateOf(c, 'u', fieldsWith('premium'))).not.toBe(extra); // a field removed
     expect([c.hits, c.misses]).toEqual([1, 4]);
   });
 
@@ -28,15 +30,15 @@ describe('StateCache', () => {
     const c = new StateCache(2);
     c.decode('x', {});
     expect(c.size).toBe(0);
-    for (const id of ['a', 'b', 'c']) c.decode(id, fieldsWith(id));
+    for (const id of ['a', 'b', 'c']) stateOf(c, id, fieldsWith(id));
     expect(c.size).toBe(2);
-    const a2 = c.decode('a', fieldsWith('a'));
-    expect(c.decode('a', fieldsWith('a'))).toBe(a2);
+    const a2 = stateOf(c, 'a', fieldsWith('a'));
+    expect(stateOf(c, 'a', fieldsWith('a'))).toBe(a2);
   });
 
   it('keys by profile id (same fields, different ids → different states)', () => {
     const c = new StateCache(10);
-    expect(c.decode('a', fieldsWith('p')).id).toBe('a');
-    expect(c.decode('b', fieldsWith('p')).id).toBe('b');
+    expect(stateOf(c, 'a', fieldsWith('p')).id).toBe('a');
+    expect(stateOf(c, 'b', fieldsWith('p')).id).toBe('b');
   });
 });

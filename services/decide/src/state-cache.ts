@@ -7,12 +7,18 @@
  * Decoded states are shared between requests: the engine never mutates a state it is given
  * (profileView and evaluateFlag only read), and nothing here hands them out for writing.
  */
-import { decodeProfile, type ProfileState } from '@tinycdp/engine';
+import { decodeProfile, type AggregateMemo, type ProfileState } from '@tinycdp/engine';
 
-interface Entry {
+/** A decoded profile state and, when it is kept for reuse, the aggregate values read from it so far. */
+export interface DecodedState {
+  readonly state: ProfileState;
+  readonly memo?: AggregateMemo;
+}
+
+interface Entry extends DecodedState {
   readonly fields: Readonly<Record<string, string>>;
   readonly size: number;
-  readonly state: ProfileState;
+  readonly memo: AggregateMemo;
 }
 
 function sizeOf(fields: Readonly<Record<string, string>>): number {
@@ -34,25 +40,29 @@ export class StateCache {
 
   constructor(private readonly maxEntries = 10_000) {}
 
-  /** The decoded state of `fields` (a profile hash without `_rev`) for profile `id`. Never throws. */
-  decode(id: string, fields: Readonly<Record<string, string>>): ProfileState {
-    if (this.maxEntries <= 0) return decodeProfile(fields, id);
+  /**
+   * The decoded state of `fields` (a profile hash without `_rev`) for profile `id`, with the memo of
+   * aggregate values shared by every request that reuses it. Never throws.
+   */
+  decode(id: string, fields: Readonly<Record<string, string>>): DecodedState {
+    if (this.maxEntries <= 0) return { state: decodeProfile(fields, id) };
     const size = sizeOf(fields);
     const cached = this.entries.get(id);
     if (cached !== undefined && same(cached, fields, size)) {
       this.hits++;
-      return cached.state;
+      return cached;
     }
     this.misses++;
     const state = decodeProfile(fields, id);
-    if (size === 0) return state; // unknown profiles: nothing worth keeping
+    if (size === 0) return { state }; // unknown profiles: nothing worth keeping
     if (cached !== undefined) this.entries.delete(id);
-    this.entries.set(id, { fields, size, state });
+    const entry: Entry = { fields, size, state, memo: new Map() };
+    this.entries.set(id, entry);
     if (this.entries.size > this.maxEntries) {
       const oldest = this.entries.keys().next().value;
       if (oldest !== undefined) this.entries.delete(oldest);
     }
-    return state;
+    return entry;
   }
 
   get size(): number {

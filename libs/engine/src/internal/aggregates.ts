@@ -82,6 +82,29 @@ function windowFrom(window: Window, now: number): number {
   return Math.floor(now / UNIT_MS[window.unit]) - window.n + 1;
 }
 
+/**
+ * What of `now` an aggregate's value depends on: the oldest bucket of its window (windowed metrics),
+ * 0 for `last` (no dependence), null when it changes continuously with `now` (`*_ago`, unknown kinds).
+ * Two instants with the same position read the same value from the same state.
+ */
+export function windowPosition(ref: AggregateRef, now: number): number | null {
+  const m = ref.metric;
+  switch (m.kind) {
+    case 'count':
+    case 'unique_days':
+    case 'sum':
+    case 'avg':
+    case 'min':
+    case 'max':
+    case 'distinct_count':
+      return windowFrom(m.window, now);
+    case 'last':
+      return 0;
+    default:
+      return null;
+  }
+}
+
 /** Value of an aggregate for `state` at instant `now`. Never throws. */
 export function readAggregate(state: ProfileState, ref: AggregateRef, now: number): Value {
   const m = ref.metric;
