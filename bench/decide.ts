@@ -66,6 +66,9 @@ export interface DecideBenchResult {
    *  the no-I/O floor: stalls the floor shows too are the machine's, not decide's. */
   loop_delay_max_ms: number;
   floor_loop_delay_max_ms: number;
+  /** Server CPU per request in the latency runs (open loop at load_rps; fewer requests share a turn). */
+  load_cpu_us_per_req: number;
+  baseline_load_cpu_us_per_req: number;
   /** Per-repetition decide/baseline rps ratios (min–max). */
   ratio_range: [number, number];
   /** rps / baseline_rps (goal ≥ 0.8). */
@@ -86,6 +89,9 @@ export interface DecideBenchResult {
   /** Load generator used (bench/lib/http-load.ts): 'c' (loadgen.c) or the node fallback. */
   generator: 'c' | 'node';
 }
+
+/** What one latency run measured in the serving process. */
+type OpenRunServer = ServerPauses & { readonly cpuPerReq: number };
 
 const USERS = 200;
 const HOUR = 3_600_000;
@@ -163,11 +169,13 @@ export async function runDecideBench(opts: { quick?: boolean } = {}): Promise<De
     };
     // Each latency run also collects the serving process's GC pauses and event-loop delay (what made
     // the tail: ioredis auto-pipelining once cost decide 6% of its time in GC pauses of up to 10 ms).
-    const pauses = { f: [] as ServerPauses[], b: [] as ServerPauses[], x: [] as ServerPauses[] };
+    const pauses = { f: [] as OpenRunServer[], b: [] as OpenRunServer[], x: [] as OpenRunServer[] };
     const open = async (server: { w: IpcWorker<DecideServerRequest, unknown>; port: number }, requests: string[], rate: number, tag: keyof typeof pauses) => {
       await server.w.request({ cmd: 'pauses' });
+      const before = (await server.w.request({ cmd: 'cpu' })) as number;
       const r = await runLoad({ host: '127.0.0.1', port: server.port, requests, mode: 'open', concurrency: 16, rate, warmupMs, durationMs, maxConnections: 256 });
-      pauses[tag].push((await server.w.request({ cmd: 'pauses' })) as ServerPauses);
+      const cpuPerReq = (((await server.w.request({ cmd: 'cpu' })) as number) - before) / Math.max(1, r.total);
+      pauses[tag].push({ ...((await server.w.request({ cmd: 'pauses' })) as ServerPauses), cpuPerReq });
       return r;
     };
 
@@ -241,6 +249,8 @@ export async function runDecideBench(opts: { quick?: boolean } = {}): Promise<De
       baseline_gc_pause_ms_per_s: round(median(pauses.b.map((p) => p.gc_ms_per_s)), 1),
       floor_gc_pause_ms_per_s: round(median(pauses.x.map((p) => p.gc_ms_per_s)), 1),
       loop_delay_max_ms: round(median(pauses.f.map((p) => p.loop_delay_max_ms)), 1),
+      load_cpu_us_per_req: Math.round(median(pauses.f.map((p) => p.cpuPerReq))),
+      baseline_load_cpu_us_per_req: Math.round(median(pauses.b.map((p) => p.cpuPerReq))),
       floor_loop_delay_max_ms: round(median(pauses.x.map((p) => p.loop_delay_max_ms)), 1),
       ratio: round(rps / baselineRps, 3),
       ratio_range: range(fastRuns.map((r, i) => r.rps / baseRuns[i]!.rps)).map((x) => round(x, 3)) as [number, number],

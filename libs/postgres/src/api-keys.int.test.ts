@@ -1,5 +1,5 @@
 import { FakeClock } from '@tinycdp/common';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createKey, ensureAdminKey, hashKeySecret, KEY_SECRET_PREFIX } from './api-keys';
 import { createTestSchema, type TestSchema } from './internal/test-schema';
 import { migrate } from './migrate';
@@ -56,6 +56,25 @@ describe('API keys over Postgres', () => {
     expect(v.verifyCached(k.key)).toBeUndefined(); // expired: the caller must ask verify()
     expect(await v.verify(k.key)).toBeNull();
     expect(v.verifyCached(k.key)).toBeNull(); // revoked, from the fresh entry
+  });
+
+  it('reloads a key in use in the last fifth of its TTL, in the background (refresh-ahead)', async () => {
+    const clock = new FakeClock(0);
+    const v = new PgKeyVerifier(db, { clock, ttlMs: 5_000 });
+    const k = await createKey(db, 'read', 'refresh');
+    expect(await v.verify(k.key)).not.toBeNull();
+    await db.query('UPDATE api_keys SET revoked_at = now() WHERE id = $1', [k.id]);
+    // Early in the TTL: served from the cache, nothing reloaded.
+    clock.advance(3_000);
+    expect(v.verifyCached(k.key)).not.toBeNull();
+    await new Promise((r) => setTimeout(r, 200));
+    expect(v.verifyCached(k.key)).not.toBeNull();
+    // Past 80% of the TTL: still served at once (no wait), and reloaded meanwhile: the revocation shows
+    // before the TTL ran out, without any request having had to wait for the query.
+    clock.advance(1_100);
+    expect(v.verifyCached(k.key)).not.toBeNull();
+    await vi.waitFor(() => expect(v.verifyCached(k.key)).toBeNull(), { timeout: 5_000 });
+    expect(clock.now()).toBeLessThan(5_000);
   });
 
   it('rides out a database outage with stale positive entries only', async () => {

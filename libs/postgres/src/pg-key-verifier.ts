@@ -44,6 +44,8 @@ interface Row {
 }
 
 const MAX_TTL_MS = 10_000;
+/** Share of the TTL after which an entry in use is reloaded in the background. */
+const REFRESH_AHEAD = 0.8;
 
 /**
  * Verifies presented API key secrets against `api_keys`: sha-256 the secret, look the row up by hash,
@@ -74,8 +76,23 @@ export class PgKeyVerifier {
   /** `verify`'s answer when a fresh cache entry has it (no I/O, no promise); undefined otherwise. */
   verifyCached(secret: string): VerifiedKey | null | undefined {
     if (secret.length === 0 || secret.length > 512) return null;
-    const cached = this.cache.get(oneShotHash('sha256', secret, 'hex'));
-    return cached && this.clock.now() - cached.loadedAt < this.ttlMs ? cached.key : undefined;
+    const hash = oneShotHash('sha256', secret, 'hex');
+    const cached = this.cache.get(hash);
+    return cached && this.fresh(hash, cached, this.clock.now()) ? cached.key : undefined;
+  }
+
+  /**
+   * Whether `entry` may still be used at `now`. In the last fifth of its TTL it is refreshed in the
+   * background (refresh-ahead): a key in steady use is reloaded before it expires, so its requests never
+   * wait for the query — with the embedded PGlite that query runs on the event loop itself, and every
+   * request of the key queued behind it once per TTL (a latency spike every 5 s in decide's bench).
+   * A revocation still takes effect within the TTL.
+   */
+  private fresh(hash: string, entry: Entry, now: number): boolean {
+    const age = now - entry.loadedAt;
+    if (age >= this.ttlMs) return false;
+    if (age >= this.ttlMs * REFRESH_AHEAD && !this.inflight.has(hash)) this.load(hash).catch((err: unknown) => this.onError(err));
+    return true;
   }
 
   async verify(secret: string): Promise<VerifiedKey | null> {
@@ -85,7 +102,7 @@ export class PgKeyVerifier {
     const hash = oneShotHash('sha256', secret, 'hex');
     const now = this.clock.now();
     const cached = this.cache.get(hash);
-    if (cached && now - cached.loadedAt < this.ttlMs) return cached.key;
+    if (cached && this.fresh(hash, cached, now)) return cached.key;
 
     try {
       const entry = await this.load(hash);
@@ -111,6 +128,8 @@ export class PgKeyVerifier {
   }
 
   private async query(hash: string, digest: Buffer): Promise<Entry> {
+    // The entry's age counts from when the query was sent: a revocation committed before then is seen.
+    const sentAt = this.clock.now();
     const { rows } = await this.db.query<Row>(
       'SELECT id, name, scope, hash, revoked_at FROM api_keys WHERE hash = $1',
       [hash],
@@ -133,7 +152,7 @@ export class PgKeyVerifier {
         )
         .catch(() => undefined);
     }
-    const entry: Entry = { key, loadedAt: this.clock.now() };
+    const entry: Entry = { key, loadedAt: sentAt };
     this.cache.delete(hash);
     this.cache.set(hash, entry);
     if (this.cache.size > this.maxEntries) {
