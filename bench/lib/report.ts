@@ -167,6 +167,9 @@ function sectionRows(r: BenchResults): Map<ScenarioName, Row[]> {
         `p50 ${fmt(num(decide, 'p50_ms'), 2)} ms, p99 ${fmt(num(decide, 'p99_ms'), 2)} ms${rangeText(decide, 'p99_range', 1)}` +
         (decide && 'gc_pause_ms_per_s' in decide
           ? `; server GC ${fmt(num(decide, 'gc_pause_ms_per_s'), 1)} ms/s, longest loop stall ${fmt(num(decide, 'loop_delay_max_ms'), 1)} ms (no-I/O server ${fmt(num(decide, 'floor_loop_delay_max_ms'), 1)} ms)`
+          : '') +
+        (decide && 'load_cpu_us_per_req' in decide
+          ? `; server CPU ${fmt(num(decide, 'load_cpu_us_per_req'))} µs/request at this rate (${fmt(num(decide, 'cpu_us_per_req'))} at max rate; baseline ${fmt(num(decide, 'baseline_load_cpu_us_per_req'))} / ${fmt(num(decide, 'baseline_cpu_us_per_req'))})`
           : ''),
       baseline:
         `p99 ${fmt(num(decide, 'baseline_p99_ms'), 2)} ms${rangeText(decide, 'baseline_p99_range', 1)}` +
