@@ -28,7 +28,7 @@ import { forkWorker, type IpcWorker } from './lib/child';
 import type { DecideServerInfo, DecideServerKind, DecideServerRequest, DecideServerSetup, ServerPauses } from './lib/decide-server';
 import type { CpuProfile } from './lib/profile';
 import { median, range, round } from './lib/stats';
-import { rawGet, runLoad, type LoadResult } from './lib/http-load';
+import { rawGet, runLoad, type LoadConfig, type LoadResult } from './lib/http-load';
 
 export interface DecideBenchResult {
   /** Decide max requests/s (closed loop; median of repetitions). */
@@ -158,24 +158,27 @@ export async function runDecideBench(opts: { quick?: boolean } = {}): Promise<De
     const baseReqs = ids.map((id) => rawGet(`/?userId=${id}`));
     // One read key per decide process (each has its own key table); the same requests otherwise.
     const decideReqs = (key: string) => ids.map((id) => rawGet(`/v1/decide?userId=${id}&flag=new_checkout`, { Authorization: `Bearer ${key}` }));
+    type Server = { w: IpcWorker<DecideServerRequest, unknown>; port: number };
     // Server CPU per request, measured by the serving process: robust to a noisy machine, unlike rps.
-    const cpu = { b: [] as number[], f: [] as number[], e: [] as number[], n: [] as number[] };
-    const closed = async (server: { w: IpcWorker<DecideServerRequest, unknown>; port: number }, requests: string[], tag: keyof typeof cpu) => {
+    const measured = async (server: Server, cfg: Pick<LoadConfig, 'requests' | 'mode' | 'concurrency' | 'rate' | 'maxConnections'>) => {
       const before = (await server.w.request({ cmd: 'cpu' })) as number;
-      const r = await runLoad({ host: '127.0.0.1', port: server.port, requests, mode: 'closed', concurrency, rate: 0, warmupMs, durationMs, maxConnections: concurrency });
+      const r = await runLoad({ host: '127.0.0.1', port: server.port, warmupMs, durationMs, ...cfg });
       const used = ((await server.w.request({ cmd: 'cpu' })) as number) - before;
-      cpu[tag].push(used / Math.max(1, r.total));
+      return { r, cpuPerReq: used / Math.max(1, r.total) };
+    };
+    const cpu = { b: [] as number[], f: [] as number[], e: [] as number[], n: [] as number[] };
+    const closed = async (server: Server, requests: string[], tag: keyof typeof cpu) => {
+      const { r, cpuPerReq } = await measured(server, { requests, mode: 'closed', concurrency, rate: 0, maxConnections: concurrency });
+      cpu[tag].push(cpuPerReq);
       return r;
     };
     // Each latency run also collects the serving process's GC pauses and event-loop delay (what made
     // the tail: ioredis auto-pipelining once cost decide 6% of its time in GC pauses of up to 10 ms).
-    const pauses = { f: [] as OpenRunServer[], b: [] as OpenRunServer[], x: [] as OpenRunServer[] };
-    const open = async (server: { w: IpcWorker<DecideServerRequest, unknown>; port: number }, requests: string[], rate: number, tag: keyof typeof pauses) => {
+    const serverSide = { f: [] as OpenRunServer[], b: [] as OpenRunServer[], x: [] as OpenRunServer[] };
+    const open = async (server: Server, requests: string[], rate: number, tag: keyof typeof serverSide) => {
       await server.w.request({ cmd: 'pauses' });
-      const before = (await server.w.request({ cmd: 'cpu' })) as number;
-      const r = await runLoad({ host: '127.0.0.1', port: server.port, requests, mode: 'open', concurrency: 16, rate, warmupMs, durationMs, maxConnections: 256 });
-      const cpuPerReq = (((await server.w.request({ cmd: 'cpu' })) as number) - before) / Math.max(1, r.total);
-      pauses[tag].push({ ...((await server.w.request({ cmd: 'pauses' })) as ServerPauses), cpuPerReq });
+      const { r, cpuPerReq } = await measured(server, { requests, mode: 'open', concurrency: 16, rate, maxConnections: 256 });
+      serverSide[tag].push({ ...((await server.w.request({ cmd: 'pauses' })) as ServerPauses), cpuPerReq });
       return r;
     };
 
@@ -245,13 +248,13 @@ export async function runDecideBench(opts: { quick?: boolean } = {}): Promise<De
       load_achieved_rps: decideLat.rps,
       baseline_load_achieved_rps: baseLat.rps,
       load_queued: decideLat.queued,
-      gc_pause_ms_per_s: round(median(pauses.f.map((p) => p.gc_ms_per_s)), 1),
-      baseline_gc_pause_ms_per_s: round(median(pauses.b.map((p) => p.gc_ms_per_s)), 1),
-      floor_gc_pause_ms_per_s: round(median(pauses.x.map((p) => p.gc_ms_per_s)), 1),
-      loop_delay_max_ms: round(median(pauses.f.map((p) => p.loop_delay_max_ms)), 1),
-      load_cpu_us_per_req: Math.round(median(pauses.f.map((p) => p.cpuPerReq))),
-      baseline_load_cpu_us_per_req: Math.round(median(pauses.b.map((p) => p.cpuPerReq))),
-      floor_loop_delay_max_ms: round(median(pauses.x.map((p) => p.loop_delay_max_ms)), 1),
+      gc_pause_ms_per_s: round(median(serverSide.f.map((p) => p.gc_ms_per_s)), 1),
+      baseline_gc_pause_ms_per_s: round(median(serverSide.b.map((p) => p.gc_ms_per_s)), 1),
+      floor_gc_pause_ms_per_s: round(median(serverSide.x.map((p) => p.gc_ms_per_s)), 1),
+      loop_delay_max_ms: round(median(serverSide.f.map((p) => p.loop_delay_max_ms)), 1),
+      load_cpu_us_per_req: Math.round(median(serverSide.f.map((p) => p.cpuPerReq))),
+      baseline_load_cpu_us_per_req: Math.round(median(serverSide.b.map((p) => p.cpuPerReq))),
+      floor_loop_delay_max_ms: round(median(serverSide.x.map((p) => p.loop_delay_max_ms)), 1),
       ratio: round(rps / baselineRps, 3),
       ratio_range: range(fastRuns.map((r, i) => r.rps / baseRuns[i]!.rps)).map((x) => round(x, 3)) as [number, number],
       express_rps: Math.round(expressRps),

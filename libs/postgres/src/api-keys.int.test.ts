@@ -18,6 +18,7 @@ describe('API keys over Postgres', () => {
   afterAll(async () => {
     await t.drop();
   });
+  const revoke = (id: string) => db.query('UPDATE api_keys SET revoked_at = now() WHERE id = $1', [id]);
 
   it('stores only the hash and a short display prefix', async () => {
     const k = await createKey(db, 'write', 'ingest');
@@ -35,7 +36,7 @@ describe('API keys over Postgres', () => {
     const results = await Promise.all([1, 2, 3].map(() => ensureAdminKey(db, secret)));
     expect(results.filter((r) => r.created)).toHaveLength(1);
     expect(new Set(results.map((r) => r.id)).size).toBe(1);
-    await db.query('UPDATE api_keys SET revoked_at = now() WHERE id = $1', [results[0]!.id]);
+    await revoke(results[0]!.id);
     expect(await ensureAdminKey(db, secret)).toMatchObject({ created: false, revoked: true });
   });
 
@@ -50,7 +51,7 @@ describe('API keys over Postgres', () => {
     expect(v.verifyCached(`${k.key}x`)).toBeNull(); // unknown keys are cached too (within the TTL)
     expect(await v.verify('')).toBeNull();
 
-    await db.query('UPDATE api_keys SET revoked_at = now() WHERE id = $1', [k.id]);
+    await revoke(k.id);
     expect(await v.verify(k.key)).not.toBeNull(); // cached
     clock.advance(5_001);
     expect(v.verifyCached(k.key)).toBeUndefined(); // expired: the caller must ask verify()
@@ -63,7 +64,7 @@ describe('API keys over Postgres', () => {
     const v = new PgKeyVerifier(db, { clock, ttlMs: 5_000 });
     const k = await createKey(db, 'read', 'refresh');
     expect(await v.verify(k.key)).not.toBeNull();
-    await db.query('UPDATE api_keys SET revoked_at = now() WHERE id = $1', [k.id]);
+    await revoke(k.id);
     // Early in the TTL: served from the cache, nothing reloaded.
     clock.advance(3_000);
     expect(v.verifyCached(k.key)).not.toBeNull();
@@ -103,7 +104,7 @@ describe('API keys over Postgres', () => {
     const v = new PgKeyVerifier(db, { clock, ttlMs: 60_000 });
     const k = await createKey(db, 'admin', 'a');
     expect(await v.verify(k.key)).not.toBeNull();
-    await db.query('UPDATE api_keys SET revoked_at = now() WHERE id = $1', [k.id]);
+    await revoke(k.id);
     clock.advance(10_001);
     expect(await v.verify(k.key)).toBeNull();
   });

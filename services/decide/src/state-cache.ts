@@ -27,10 +27,14 @@ function sizeOf(fields: Readonly<Record<string, string>>): number {
   return n;
 }
 
-function same(a: Entry, fields: Readonly<Record<string, string>>, size: number): boolean {
-  if (a.size !== size) return false;
-  for (const k in fields) if (a.fields[k] !== fields[k]) return false;
-  return true;
+/** One pass over `fields`: every field equal in `a`, and `a` has no other field. */
+function same(a: Entry, fields: Readonly<Record<string, string>>): boolean {
+  let n = 0;
+  for (const k in fields) {
+    if (a.fields[k] !== fields[k]) return false;
+    n++;
+  }
+  return n === a.size;
 }
 
 export class StateCache {
@@ -46,14 +50,14 @@ export class StateCache {
    */
   decode(id: string, fields: Readonly<Record<string, string>>): DecodedState {
     if (this.maxEntries <= 0) return { state: decodeProfile(fields, id) };
-    const size = sizeOf(fields);
     const cached = this.entries.get(id);
-    if (cached !== undefined && same(cached, fields, size)) {
+    if (cached !== undefined && same(cached, fields)) {
       this.hits++;
       return cached;
     }
     this.misses++;
     const state = decodeProfile(fields, id);
+    const size = sizeOf(fields);
     if (size === 0) return { state }; // unknown profiles: nothing worth keeping
     if (cached !== undefined) this.entries.delete(id);
     const entry: Entry = { fields, size, state, memo: new Map() };
