@@ -5,8 +5,8 @@
  *   answering it as JSON — the floor any Redis-backed decide can reach;
  * - decide: the real app (auth with the production key verifier — sha-256 + its in-process cache, over
  *   an in-memory PGlite key table —, parse, HGETALL, decode, evaluate a 3-rule flag reading segments
- *   and traits, JSON) on its thin node:http router, the same handlers mounted in express, and the thin
- *   router with the decoded-state cache off.
+ *   and traits, JSON) with GET /v1/decide on its lean HTTP/1.1 front; the same on node:http (thin
+ *   router); the same handlers mounted in express; and the lean front with the decoded-state cache off.
  * The load generator runs in a child process of its own (bench/lib/http-load.ts: loadgen.c, or the node worker), loopback only.
  *
  * Reports max rps (closed loop, fixed concurrency) for both, their ratio (goal ≥ 0.8), and decide's
@@ -73,6 +73,9 @@ export interface DecideBenchResult {
   ratio_range: [number, number];
   /** rps / baseline_rps (goal ≥ 0.8). */
   ratio: number;
+  /** Decide with GET /v1/decide on node:http (thin router) instead of the lean front (why the front). */
+  node_rps: number;
+  node_ratio: number;
   /** The same decide handlers mounted as express routes (why the hot path does not use express). */
   express_rps: number;
   express_ratio: number;
@@ -82,6 +85,7 @@ export interface DecideBenchResult {
   /** Server CPU time per request (µs), measured in the serving process: robust to a busy machine. */
   cpu_us_per_req: number;
   baseline_cpu_us_per_req: number;
+  node_cpu_us_per_req: number;
   express_cpu_us_per_req: number;
   no_state_cache_cpu_us_per_req: number;
   users: number;
@@ -151,6 +155,7 @@ export async function runDecideBench(opts: { quick?: boolean } = {}): Promise<De
     const floor = await start('floor');
     const base = await start('baseline');
     const fast = await start('decide');
+    const onNode = await start('decide-node');
     const express = await start('decide-express');
     const noCache = await start('decide-no-state-cache');
 
@@ -166,7 +171,7 @@ export async function runDecideBench(opts: { quick?: boolean } = {}): Promise<De
       const used = ((await server.w.request({ cmd: 'cpu' })) as number) - before;
       return { r, cpuPerReq: used / Math.max(1, r.total) };
     };
-    const cpu = { b: [] as number[], f: [] as number[], e: [] as number[], n: [] as number[] };
+    const cpu = { b: [] as number[], f: [] as number[], o: [] as number[], e: [] as number[], n: [] as number[] };
     const closed = async (server: Server, requests: string[], tag: keyof typeof cpu) => {
       const { r, cpuPerReq } = await measured(server, { requests, mode: 'closed', concurrency, rate: 0, maxConnections: concurrency });
       cpu[tag].push(cpuPerReq);
@@ -190,19 +195,22 @@ export async function runDecideBench(opts: { quick?: boolean } = {}): Promise<De
     // Max throughput, baseline and decide interleaved so machine noise hits both alike.
     const baseRuns: LoadResult[] = [];
     const fastRuns: LoadResult[] = [];
+    const nodeRuns: LoadResult[] = [];
     const expressRuns: LoadResult[] = [];
     const noCacheRuns: LoadResult[] = [];
     for (let i = 0; i < reps; i++) {
-      const order = i % 2 === 0 ? ['b', 'f', 'e', 'n'] : ['n', 'e', 'f', 'b'];
+      const order = i % 2 === 0 ? ['b', 'f', 'o', 'e', 'n'] : ['n', 'e', 'o', 'f', 'b'];
       for (const o of order) {
         if (o === 'b') baseRuns.push(check('baseline', await closed(base, baseReqs, 'b')));
         if (o === 'f') fastRuns.push(check('decide', await closed(fast, decideReqs(fast.key), 'f')));
+        if (o === 'o') nodeRuns.push(check('decide/node:http', await closed(onNode, decideReqs(onNode.key), 'o')));
         if (o === 'e') expressRuns.push(check('decide/express', await closed(express, decideReqs(express.key), 'e')));
         if (o === 'n') noCacheRuns.push(check('decide/no-state-cache', await closed(noCache, decideReqs(noCache.key), 'n')));
       }
     }
     const baselineRps = median(baseRuns.map((r) => r.rps));
     const rps = median(fastRuns.map((r) => r.rps));
+    const nodeRps = median(nodeRuns.map((r) => r.rps));
     const expressRps = median(expressRuns.map((r) => r.rps));
     const noCacheRps = median(noCacheRuns.map((r) => r.rps));
 
@@ -227,7 +235,7 @@ export async function runDecideBench(opts: { quick?: boolean } = {}): Promise<De
     const floorLat = medianRun(floorLats);
 
     let failed = 0;
-    for (const s of [fast, express, noCache]) failed += (await s.w.request({ cmd: 'errors' })) as number;
+    for (const s of [fast, onNode, express, noCache]) failed += (await s.w.request({ cmd: 'errors' })) as number;
     if (failed > 0) throw new Error(`decide answered ${failed} requests with ERROR (Redis reads failed): run invalid`);
 
     await profileDecide(fast.w, fast.port, decideReqs(fast.key), { quick, durationMs, concurrency, rps, baselineRps });
@@ -257,12 +265,15 @@ export async function runDecideBench(opts: { quick?: boolean } = {}): Promise<De
       floor_loop_delay_max_ms: round(median(serverSide.x.map((p) => p.loop_delay_max_ms)), 1),
       ratio: round(rps / baselineRps, 3),
       ratio_range: range(fastRuns.map((r, i) => r.rps / baseRuns[i]!.rps)).map((x) => round(x, 3)) as [number, number],
+      node_rps: Math.round(nodeRps),
+      node_ratio: round(nodeRps / baselineRps, 3),
       express_rps: Math.round(expressRps),
       express_ratio: round(expressRps / baselineRps, 3),
       no_state_cache_rps: Math.round(noCacheRps),
       no_state_cache_ratio: round(noCacheRps / baselineRps, 3),
       cpu_us_per_req: Math.round(median(cpu.f)),
       baseline_cpu_us_per_req: Math.round(median(cpu.b)),
+      node_cpu_us_per_req: Math.round(median(cpu.o)),
       express_cpu_us_per_req: Math.round(median(cpu.e)),
       no_state_cache_cpu_us_per_req: Math.round(median(cpu.n)),
       users: USERS,

@@ -32,7 +32,7 @@ import { createDecideApp, decideRedisOptions } from '../../services/decide/src/a
 import { serveParent, workerMain } from './child';
 import { startCpuProfile, type CpuProfile } from './profile';
 
-export type DecideServerKind = 'floor' | 'baseline' | 'decide' | 'decide-express' | 'decide-no-state-cache';
+export type DecideServerKind = 'floor' | 'baseline' | 'decide' | 'decide-node' | 'decide-express' | 'decide-no-state-cache';
 
 export interface DecideServerSetup {
   readonly kind: DecideServerKind;
@@ -126,7 +126,7 @@ async function decide(setup: DecideServerSetup): Promise<Running> {
     clock: systemClock,
     logger: pino({ level: 'silent' }),
     registry,
-    router: setup.kind === 'decide-express' ? 'express' : 'fast',
+    router: setup.kind === 'decide-express' ? 'express' : setup.kind === 'decide-node' ? 'node' : 'lean',
     stateCacheEntries: setup.kind === 'decide-no-state-cache' ? 0 : 10_000,
     redisTimeoutMs: setup.redisBudgetMs,
   });

@@ -2,8 +2,8 @@
  * Builds the decide service from its dependencies (main.ts opens the connections; tests pass real
  * Redis and an in-memory or Postgres KeyVerifier).
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo, Server } from 'node:net';
 import express, { type Express, type Request, type Response } from 'express';
 import type { Redis, RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
@@ -16,10 +16,13 @@ import { FlagCache, type DefinitionFeed, type FlagCacheOptions } from './flag-ca
 import { decideMetrics, type RouteName } from './metrics';
 import { ProfileReader, type ProfileSource } from './profile-reader';
 import { StateCache } from './state-cache';
-import { hotRouter, type HotRoutes } from './http/router';
-import { decideGet, decidePost, ofrepBulk, ofrepFlag, type Handler, type RouteDeps } from './http/routes';
+import { createFastServer } from './http/fast-http';
+import { fastDecideRoute, hotRouter, type HotRoutes } from './http/router';
+import { decideGet, decideGetAnswer, decidePost, ofrepBulk, ofrepFlag, type Handler, type RouteDeps } from './http/routes';
 
 export const DEFAULT_REDIS_TIMEOUT_MS = 50;
+/** Idle keep-alive connections are closed after this; longer than typical load-balancer idle timeouts. */
+const KEEP_ALIVE_MS = 65_000;
 
 export interface DecideDeps {
   /**
@@ -40,10 +43,12 @@ export interface DecideDeps {
   /** Bound on the profile read of one request (default 50 ms); past it defaults are answered (ERROR). */
   readonly redisTimeoutMs?: number;
   /**
-   * Which router serves the hot routes: 'fast' (thin node:http router, default) or 'express' (same
-   * handlers mounted as express routes; kept so bench/decide.ts can measure the difference).
+   * What serves the hot routes: 'lean' (default: GET /v1/decide answered by the lean HTTP/1.1 front,
+   * http/fast-http.ts, the other hot routes by the thin node:http router), 'node' (every hot route on the
+   * thin node:http router) or 'express' (same handlers mounted as express routes). The last two are
+   * kept so bench/decide.ts can measure the difference.
    */
-  readonly router?: 'fast' | 'express';
+  readonly router?: 'lean' | 'node' | 'express';
   /** Decoded profile states kept for reuse while unchanged (default 10 000; 0 disables). */
   readonly stateCacheEntries?: number;
   /** Tuning of the definitions cache (tests shorten the periods). */
@@ -87,7 +92,10 @@ export interface DecideApp {
   readonly service: DecideService;
   /** Loads the definitions and subscribes to changes. Resolves after the first attempt; never throws. */
   start(): Promise<void>;
-  /** Starts (if needed) and listens; resolves with the bound port and a loopback URL. */
+  /**
+   * Starts (if needed) and listens (the lean front in front of node:http, or node:http alone when
+   * `router` is not 'lean'); resolves with the bound port and a loopback URL.
+   */
   listen(port?: number, host?: string): Promise<{ server: Server; port: number; url: string }>;
   /** Stops listening, drops connections and the definitions subscription. Leaves `redis` open (the caller owns it). */
   close(): Promise<void>;
@@ -126,7 +134,8 @@ export function createDecideApp(deps: DecideDeps): DecideApp {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
-  if (deps.router === 'express') {
+  const router = deps.router ?? 'lean';
+  if (router === 'express') {
     const mount = (route: RouteName, h: Handler, param?: (req: Request) => string) => (req: Request, res: Response) => {
       const started = process.hrtime.bigint();
       const q = req.originalUrl.indexOf('?');
@@ -161,14 +170,14 @@ export function createDecideApp(deps: DecideDeps): DecideApp {
   app.use(notFound());
   app.use(errorMiddleware({ logger: log }));
 
-  const hot = deps.router === 'express' ? null : hotRouter(routes, metrics);
+  const hot = router === 'express' ? null : hotRouter(routes, metrics);
   const handler = (req: IncomingMessage, res: ServerResponse): void => {
     if (hot !== null && hot(req, res)) return;
     app(req, res);
   };
 
   let started: Promise<void> | null = null;
-  let server: Server | null = null;
+  let listening: { server: Server; close(): void } | null = null;
   const start = (): Promise<void> => (started ??= flags.start());
 
   return {
@@ -179,9 +188,11 @@ export function createDecideApp(deps: DecideDeps): DecideApp {
     start,
     async listen(port = 0, host = '127.0.0.1') {
       await start();
-      // Header and request timeouts bound slow clients (slowloris); keep-alive outlives typical LB idle timeouts.
-      const s = createServer({ keepAliveTimeout: 65_000, headersTimeout: 10_000, requestTimeout: 60_000, connectionsCheckingInterval: 1_000 }, handler);
-      server = s;
+      // Header and request timeouts bound slow clients (slowloris).
+      const http = createServer({ keepAliveTimeout: KEEP_ALIVE_MS, headersTimeout: 10_000, requestTimeout: 60_000, connectionsCheckingInterval: 1_000 }, handler);
+      const lean = router === 'lean' ? createFastServer(fastDecideRoute(decideGetAnswer(routeDeps), metrics), http, { keepAliveTimeoutMs: KEEP_ALIVE_MS }) : null;
+      const s = lean ?? http;
+      listening = { server: s, close: () => s.closeAllConnections() };
       await new Promise<void>((resolve, reject) => {
         s.once('error', reject);
         s.listen(port, host, () => {
@@ -193,12 +204,12 @@ export function createDecideApp(deps: DecideDeps): DecideApp {
       return { server: s, port: bound, url: `http://${host}:${bound}` };
     },
     async close() {
-      const s = server;
-      server = null;
-      if (s) {
+      const l = listening;
+      listening = null;
+      if (l) {
         await new Promise<void>((resolve) => {
-          s.close(() => resolve());
-          s.closeAllConnections();
+          l.server.close(() => resolve());
+          l.close();
         });
       }
       await flags.close();

@@ -9,6 +9,21 @@ import { scopeSatisfies, toHttpError, type KeyVerifier, type Principal } from '@
 
 const JSON_TYPE = 'application/json; charset=utf-8';
 
+/** A response as data: what the hot routes answer, written by node:http (`sendAnswer`) or the lean front. */
+export interface Answer {
+  readonly status: number;
+  /** Serialized JSON. */
+  readonly body: string;
+  /** Extra headers (content-type, content-length and cache-control are always set). */
+  readonly headers?: Record<string, string>;
+}
+
+/** Writes an Answer on a node:http response; resolves nothing, returns the status. */
+export function sendAnswer(res: ServerResponse, a: Answer): number {
+  sendJson(res, a.status, a.body, a.headers);
+  return a.status;
+}
+
 /** Writes a JSON body (already serialized) with its length; keep-alive friendly. */
 export function sendJson(res: ServerResponse, status: number, body: string, headers?: Record<string, string>): void {
   res.writeHead(status, {
@@ -20,13 +35,17 @@ export function sendJson(res: ServerResponse, status: number, body: string, head
   res.end(body);
 }
 
-/** Writes any error the way libs/http's errorMiddleware does: `{"error":{code,message,details}}`. */
-export function sendError(res: ServerResponse, err: unknown): number {
+/** Any error the way libs/http's errorMiddleware answers it: `{"error":{code,message,details}}`. */
+export function errorAnswer(err: unknown): Answer {
   const h = toHttpError(err);
   const headers: Record<string, string> = { ...h.headers };
   if (h.status === 401) headers['www-authenticate'] = 'Bearer realm="tinycdp"';
-  sendJson(res, h.status, JSON.stringify(h.body), headers);
-  return h.status;
+  return { status: h.status, body: JSON.stringify(h.body), headers };
+}
+
+/** Writes any error as `errorAnswer` builds it. */
+export function sendError(res: ServerResponse, err: unknown): number {
+  return sendAnswer(res, errorAnswer(err));
 }
 
 /**
@@ -88,13 +107,13 @@ function tooLarge(limit: number, length: number): AppError {
 const BEARER = /^\s*bearer\s+(\S+)\s*$/i;
 
 /**
- * Authenticates a request with a `read` key (admin keys are accepted too).
+ * Authenticates a request by its Authorization header with a `read` key (admin keys are accepted too).
  * @throws AppError 'unauthorized' (missing/unknown key), 'forbidden' (scope), or whatever the
  *   verifier throws (e.g. 'unavailable' → 503).
  */
-export async function authenticate(req: IncomingMessage, verifier: KeyVerifier): Promise<void> {
-  if (authenticateCached(req, verifier)) return;
-  checkPrincipal(await verifier.verify(bearerKey(req)));
+export async function authenticate(authorization: string | undefined, verifier: KeyVerifier): Promise<void> {
+  if (authenticateCached(authorization, verifier)) return;
+  checkPrincipal(await verifier.verify(bearerKey(authorization)));
 }
 
 /**
@@ -102,16 +121,15 @@ export async function authenticate(req: IncomingMessage, verifier: KeyVerifier):
  * false = not known without I/O (call `authenticate`).
  * @throws AppError as `authenticate` does.
  */
-export function authenticateCached(req: IncomingMessage, verifier: KeyVerifier): boolean {
+export function authenticateCached(authorization: string | undefined, verifier: KeyVerifier): boolean {
   if (verifier.verifyCached === undefined) return false;
-  const principal = verifier.verifyCached(bearerKey(req));
+  const principal = verifier.verifyCached(bearerKey(authorization));
   if (principal === undefined) return false;
   checkPrincipal(principal);
   return true;
 }
 
-function bearerKey(req: IncomingMessage): string {
-  const header = req.headers.authorization;
+function bearerKey(header: string | undefined): string {
   if (header === undefined || header === '') {
     throw new AppError('unauthorized', 'missing API key: send an Authorization: Bearer <key> header');
   }

@@ -10,6 +10,8 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { DecideMetrics, RouteName } from '../metrics';
+import type { FastRoute } from './fast-http';
+import type { Answer } from './io';
 import type { Handler } from './routes';
 
 export interface HotRoutes {
@@ -62,5 +64,23 @@ export function hotRouter(routes: HotRoutes, metrics: DecideMetrics) {
       () => res.destroy(),
     );
     return true;
+  };
+}
+
+/**
+ * The route of the lean front (fast-http.ts): GET /v1/decide, answered by `decideGet`
+ * (routes.ts decideGetAnswer); any other path is declined (node:http serves it). Observes latency.
+ */
+export function fastDecideRoute(
+  decideGet: (authorization: string | undefined, query: string) => Promise<Answer>,
+  metrics: DecideMetrics,
+): FastRoute {
+  return (req) => {
+    if (req.path !== '/v1/decide') return null;
+    const started = performance.now();
+    return decideGet(req.authorization, req.query).then((a) => {
+      metrics.observe('decide_get', a.status, (performance.now() - started) / 1000);
+      return a;
+    });
   };
 }

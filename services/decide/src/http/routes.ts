@@ -20,7 +20,7 @@ import {
   type OfrepErrorCode,
   type OfrepFailure,
 } from '../responses';
-import { authenticate, authenticateCached, readJson, sendError, sendJson } from './io';
+import { authenticate, authenticateCached, errorAnswer, readJson, sendAnswer, sendError, sendJson, type Answer } from './io';
 
 export interface RouteDeps {
   readonly service: DecideService;
@@ -32,46 +32,61 @@ export interface RouteDeps {
 /** A route handler: answers the request and resolves to the status it sent. Never rejects. */
 export type Handler = (req: IncomingMessage, res: ServerResponse, query: string, param: string) => Promise<number>;
 
-function internal(deps: RouteDeps, res: ServerResponse, err: unknown, route: RouteName): number {
+/** Counts and logs an error that is not the client's (a bug or an unexpected failure). */
+function logInternal(deps: RouteDeps, err: unknown, route: RouteName): void {
   if (!isAppError(err) || err.code === 'internal') {
     deps.metrics.error('internal');
     deps.logger.error({ err, route }, 'decide_request_failed');
   }
+}
+
+function internal(deps: RouteDeps, res: ServerResponse, err: unknown, route: RouteName): number {
+  logInternal(deps, err, route);
   return sendError(res, err);
 }
 
-/** GET /v1/decide?userId=…|anonymousId=…[&flag=…][&context.<path>=…] */
-export function decideGet(deps: RouteDeps): Handler {
-  const fail = (res: ServerResponse, err: unknown) => internal(deps, res, err, 'decide_get');
-  const answer = async (req: IncomingMessage, res: ServerResponse, query: string): Promise<number> => {
-    await authenticate(req, deps.verifier);
-    return decideAndSend(res, query);
+/**
+ * GET /v1/decide?userId=…|anonymousId=…[&flag=…][&context.<path>=…], as data: the Authorization
+ * header and the raw query in, the answer out (served by the lean front, http/fast-http.ts, or by
+ * node:http through `decideGet`). Never rejects.
+ */
+export function decideGetAnswer(deps: RouteDeps): (authorization: string | undefined, query: string) => Promise<Answer> {
+  const fail = (err: unknown): Answer => {
+    logInternal(deps, err, 'decide_get');
+    return errorAnswer(err);
   };
-  const decideAndSend = (res: ServerResponse, query: string): Promise<number> => {
+  const decideNow = (query: string): Promise<Answer> => {
     const q = parseDecideQuery(queryPairs(query));
     return deps.service.decide(q).then(({ results }) => {
       const r = results[0]!;
       const single = q.flags !== null && q.flags.length === 1;
-      sendJson(res, 200, JSON.stringify(single ? singleDecisionBody(r) : flagsBody(r)));
-      return 200;
+      return { status: 200, body: JSON.stringify(single ? singleDecisionBody(r) : flagsBody(r)) };
     });
   };
   // The common case (a key the verifier has cached) runs without an extra promise hop for auth.
-  return (req, res, query) => {
+  return (authorization, query) => {
     try {
-      const pending = authenticateCached(req, deps.verifier) ? decideAndSend(res, query) : answer(req, res, query);
-      return pending.catch((err: unknown) => fail(res, err));
+      const pending = authenticateCached(authorization, deps.verifier)
+        ? decideNow(query)
+        : authenticate(authorization, deps.verifier).then(() => decideNow(query));
+      return pending.catch(fail);
     } catch (err) {
-      return Promise.resolve(fail(res, err));
+      return Promise.resolve(fail(err));
     }
   };
+}
+
+/** GET /v1/decide on node:http (`decideGetAnswer` written to the response). */
+export function decideGet(deps: RouteDeps): Handler {
+  const answer = decideGetAnswer(deps);
+  return (req, res, query) => answer(req.headers.authorization, query).then((a) => sendAnswer(res, a));
 }
 
 /** POST /v1/decide `{userIds?, userId?, anonymousId?, flags?, context?}` → `{results: [{userId, flags}]}`. */
 export function decidePost(deps: RouteDeps): Handler {
   return async (req, res) => {
     try {
-      await authenticate(req, deps.verifier);
+      await authenticate(req.headers.authorization, deps.verifier);
       const q = parseDecideBody(await readJson(req, LIMITS.bodyBytes));
       const { results } = await deps.service.decide(q);
       sendJson(res, 200, JSON.stringify({ results: results.map(flagsBody) }));
@@ -117,7 +132,7 @@ async function ofrepRequest(req: IncomingMessage): Promise<OfrepParse> {
 /** Auth failures answer like every other route (401/403 with the standard error body). */
 async function ofrepAuth(deps: RouteDeps, req: IncomingMessage, res: ServerResponse): Promise<number | null> {
   try {
-    await authenticate(req, deps.verifier);
+    await authenticate(req.headers.authorization, deps.verifier);
     return null;
   } catch (err) {
     req.resume();
@@ -146,7 +161,7 @@ export function ofrepFlag(deps: RouteDeps): Handler {
     } catch (err) {
       if (isAppError(err) && err.code === 'not_found') return ofrepFail(res, 'FLAG_NOT_FOUND', err.message, key);
       if (isAppError(err) && err.code !== 'internal') return ofrepFail(res, 'GENERAL', err.message, key);
-      internalLog(deps, err);
+      logInternal(deps, err, 'ofrep_flag');
       return ofrepFail(res, 'GENERAL', 'internal error', key);
     }
   };
@@ -172,14 +187,8 @@ export function ofrepBulk(deps: RouteDeps): Handler {
       return 200;
     } catch (err) {
       if (isAppError(err) && err.code !== 'internal') return ofrepFail(res, 'GENERAL', err.message);
-      internalLog(deps, err);
+      logInternal(deps, err, 'ofrep_bulk');
       return ofrepFail(res, 'GENERAL', 'internal error');
     }
   };
 }
-
-function internalLog(deps: RouteDeps, err: unknown): void {
-  deps.metrics.error('internal');
-  deps.logger.error({ err }, 'decide_request_failed');
-}
-
