@@ -14,7 +14,7 @@ export function encodeKeyPart(id: string): string {
 
 export interface RedisKeys {
   readonly prefix: string;
-  /** Hash: the profile's state fields (engine codec) plus `_rev`. */
+  /** Hash: the profile's state fields (engine codec) plus `_rev` (revision) and `_w` (write id). */
   profile(id: string): string;
   /** List: segment changes written with the state but not yet published (JSON each). */
   outbox(id: string): string;

@@ -57,6 +57,7 @@ describe('RedisProfileStore on a real Redis', () => {
     const expected = await redis.hgetallBuffer(probe);
     const stored = await redis.hgetallBuffer(redisKeys(prefix).profile(id));
     delete stored['_rev'];
+    delete stored['_w'];
     expect(stored).toEqual(expected);
 
     const loaded = (await store.load([{ id, messageIds: [...ids, 'never-applied'] }])).get(id)!;
@@ -76,13 +77,13 @@ describe('RedisProfileStore on a real Redis', () => {
     const r = await store.write(write(id, 0, { set, messageIds: ids }), NOW);
     expect(r.ok).toBe(true);
     expect(await redis.zcard(redisKeys(prefix).messageIds(id))).toBe(12_000);
-    expect(await redis.hlen(redisKeys(prefix).profile(id))).toBe(5_001);
+    expect(await redis.hlen(redisKeys(prefix).profile(id))).toBe(5_002); // + _rev, _w
     const loaded = (await store.load([{ id, messageIds: [...ids, 'other'] }])).get(id)!;
     expect(loaded.seen.size).toBe(12_000);
     expect(loaded.seen.has('other')).toBe(false);
     const del = Object.keys(set).slice(0, 4_500);
     expect((await store.write(write(id, 1, { del }), NOW)).ok).toBe(true);
-    expect(await redis.hlen(redisKeys(prefix).profile(id))).toBe(501);
+    expect(await redis.hlen(redisKeys(prefix).profile(id))).toBe(502);
   });
 
   it('refuses a stale revision without writing anything', async () => {
@@ -92,6 +93,23 @@ describe('RedisProfileStore on a real Redis', () => {
     const p = (await store.load([{ id, messageIds: ['x'] }])).get(id)!;
     expect(p).toMatchObject({ rev: 1, fields: { a: '1' }, pending: [] });
     expect(p.seen.size).toBe(0);
+  });
+
+  it('every write sets a write id `_w` of its own, also after a delete back to the same `_rev`; load() leaves it out', async () => {
+    const id = 'write-ids';
+    const key = redisKeys(prefix).profile(id);
+    const seen = new Set<string>();
+    expect((await store.write(write(id, 0, { set: { a: '1' } }), NOW)).ok).toBe(true);
+    seen.add((await redis.hget(key, '_w'))!);
+    expect((await store.write(write(id, 1, { set: { a: '2' } }), NOW)).ok).toBe(true);
+    seen.add((await redis.hget(key, '_w'))!);
+    await store.remove(id);
+    expect((await store.write(write(id, 0, { set: { a: '1' } }), NOW)).ok).toBe(true);
+    seen.add((await redis.hget(key, '_w'))!);
+    expect(await redis.hget(key, '_rev')).toBe('1');
+    expect(seen.size).toBe(3);
+    for (const w of seen) expect(w).toMatch(/^\d+\.\d+\.[12]$/);
+    expect((await store.load([{ id }])).get(id)!.fields).toEqual({ a: '1' });
   });
 
   it('schedules in order: the last entry of an id wins, across adds and removals', async () => {

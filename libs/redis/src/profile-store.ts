@@ -101,6 +101,7 @@ export class RedisProfileStore {
       for (let i = 0; i < flat.length; i += 2) {
         const name = flat[i]!;
         if (name === '_rev') rev = Number(flat[i + 1]);
+        else if (name === '_w') continue; // the write id (apply-profile.lua), for readers only
         else if (name === '__proto__') Object.defineProperty(fields, name, { value: flat[i + 1], configurable: true, enumerable: true, writable: true });
         else fields[name] = flat[i + 1]!;
       }

@@ -1,5 +1,6 @@
 /**
- * Decisions: the flags asked for, for each target, from the in-memory plan and one Redis read.
+ * Decisions: the flags asked for, for each target, from the in-memory plan and one Redis read (of
+ * only the write id when the profile is unchanged since an earlier request decoded it).
  * When the read fails or times out, every flag answers its default with reason ERROR (never throws
  * for Redis trouble: decide degrades, it does not fail).
  */
@@ -16,7 +17,7 @@ import type { FlagCache, FlagSnapshot } from './flag-cache';
 import type { DecideMetrics } from './metrics';
 import type { ProfileSource, ResolvedProfile } from './profile-reader';
 import type { DecideQuery, Target } from './request';
-import { StateCache, type DecodedState } from './state-cache';
+import { StateCache, type DecodedState, type HeldState } from './state-cache';
 
 export interface TargetDecisions {
   readonly target: Target;
@@ -67,8 +68,9 @@ export function selectFlags(snapshot: FlagSnapshot, keys: readonly string[] | nu
 }
 
 /**
- * Decides `flags` for one resolved profile at `now`. Flags excluded from the plan (their rules did
- * not compile against the current definitions) answer default/ERROR. Pure; never throws.
+ * Decides `flags` for one resolved profile at `now`, on its decoded state (by default decoded here).
+ * Flags excluded from the plan (their rules did not compile against the current definitions) answer
+ * default/ERROR. Pure; never throws.
  */
 export function decideFor(
   snapshot: FlagSnapshot,
@@ -76,9 +78,9 @@ export function decideFor(
   profile: ResolvedProfile,
   context: JsonObject,
   now: number,
-  decode: (id: string, fields: Readonly<Record<string, string>>) => DecodedState = (id, f) => ({ state: decodeProfile(f, id) }),
+  decoded: DecodedState = { state: decodeProfile(profile.fields ?? {}, profile.profileId) },
 ): Decision[] {
-  const { state, memo } = decode(profile.profileId, profile.fields);
+  const { state, memo } = decoded;
   const view = profileView(state, snapshot.plan, now, context, memo);
   // Rollouts bucket on the user when known, so an anonymous visitor keeps its bucket after login.
   const userKey = profile.userId ?? profile.profileId;
@@ -104,11 +106,9 @@ export interface DecideServiceDeps {
 export class DecideService {
   private lastWarnAt = 0;
   private readonly states: StateCache;
-  private readonly decode: (id: string, fields: Readonly<Record<string, string>>) => DecodedState;
 
   constructor(private readonly deps: DecideServiceDeps) {
     this.states = deps.states ?? new StateCache();
-    this.decode = (id, fields) => this.states.decode(id, fields);
   }
 
   /** The current definitions. @throws AppError 'unavailable' before they were ever loaded. */
@@ -133,6 +133,8 @@ export class DecideService {
     const flags = selectFlags(snapshot, query.flags);
     let profiles: ResolvedProfile[] | null = null;
     let degraded: AppError | null = null;
+    // States kept from earlier requests: Redis sends a held profile's fields only if it changed since.
+    const held = query.targets.map((t) => (t.kind === 'user' ? this.states.held(t.userId) : undefined));
     if (snapshot.stateLost) {
       // Redis lost its data: an empty profile would look like a new user and get a confident DEFAULT.
       degraded = new AppError('unavailable', 'profile state was lost (Redis restarted empty); rebuild it with `tinycdp rebuild`', {
@@ -142,7 +144,10 @@ export class DecideService {
       this.warn(degraded);
     } else {
       try {
-        profiles = await this.deps.reader.read(query.targets);
+        profiles = await this.deps.reader.read(
+          query.targets,
+          held.map((h) => h?.writeId),
+        );
       } catch (err) {
         degraded = err as AppError;
         this.deps.metrics.error('redis');
@@ -155,7 +160,7 @@ export class DecideService {
       const decisions =
         profile === undefined
           ? flags.map(errorDecision)
-          : decideFor(snapshot, flags, profile, query.context, now, this.decode);
+          : decideFor(snapshot, flags, profile, query.context, now, this.decoded(profile, held[i]));
       for (const d of decisions) this.deps.metrics.decision(d.reason);
       return {
         target,
@@ -165,6 +170,13 @@ export class DecideService {
       };
     });
     return { snapshot, results, degraded };
+  }
+
+  /** The decoded state of a profile read: the held one when Redis said it is unchanged. */
+  private decoded(profile: ResolvedProfile, held: HeldState | undefined): DecodedState {
+    if (profile.fields !== null) return this.states.decode(profile.profileId, profile.fields);
+    if (held === undefined) throw new AppError('internal', `profile source answered "unchanged" for ${profile.profileId} without a held state`);
+    return this.states.reuse(held);
   }
 
   /** At most one warning per second: an outage must not turn into a log flood. */

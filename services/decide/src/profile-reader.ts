@@ -1,7 +1,7 @@
 /**
  * Reads the profile state hashes decide evaluates against: ONE Redis round trip per request (a single
- * HGETALL, an EVALSHA of resolve-profile.lua for an anonymous id, or one pipeline for several
- * targets), bounded by a deadline.
+ * HGETALL, or read-if-changed.lua when decide holds the profile decoded already; an EVALSHA of
+ * resolve-profile.lua for an anonymous id; one pipeline for several targets), bounded by a deadline.
  */
 import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
@@ -16,17 +16,21 @@ export interface ResolvedProfile {
   /** The user: given, or linked to the anonymous id; null for an unlinked anonymous visitor. */
   readonly userId: string | null;
   readonly anonymousId: string | null;
-  /** Hash fields of the profile state (engine codec; may include `_rev`, which the codec ignores);
-   *  empty for unknown profiles. */
-  readonly fields: Record<string, string>;
+  /** Hash fields of the profile state (engine codec; may include `_rev` and `_w`, which the codec
+   *  ignores); empty for unknown profiles; null when the read was given the profile's current write id
+   *  (unchanged: the caller uses the state it holds). */
+  readonly fields: Record<string, string> | null;
 }
 
-const SCRIPT = readFileSync(new URL('./lua/resolve-profile.lua', import.meta.url), 'utf8');
+const RESOLVE_SCRIPT = readFileSync(new URL('./lua/resolve-profile.lua', import.meta.url), 'utf8');
+const IF_CHANGED_SCRIPT = readFileSync(new URL('./lua/read-if-changed.lua', import.meta.url), 'utf8');
 const SAFE_ID = /^[A-Za-z0-9_.@-]+$/;
 
 type ScriptReply = [string, string[], string[]];
 type ScriptClient = Redis & {
   decideResolveProfile(link: string, anonKey: string, pre: string, suf: string): Promise<ScriptReply>;
+  /** 1 = unchanged, else the flat HGETALL array. */
+  decideReadIfChanged(key: string, writeId: string): Promise<1 | string[]>;
 };
 
 function pairs(flat: readonly string[]): Record<string, string> {
@@ -48,8 +52,12 @@ function unavailable(err: unknown): AppError {
 
 /** Port: reads the profile states of decide's targets (Redis in production, memory when embedded). */
 export interface ProfileSource {
-  /** @throws AppError 'unavailable' or 'timeout' when the state cannot be read in time. */
-  read(targets: readonly Target[]): Promise<ResolvedProfile[]>;
+  /**
+   * @param held per target, the write id (`_w`) of a state the caller holds decoded for it: when that
+   *   is still the profile's current write, the source may answer `fields: null` (unchanged).
+   * @throws AppError 'unavailable' or 'timeout' when the state cannot be read in time.
+   */
+  read(targets: readonly Target[], held?: readonly (string | undefined)[]): Promise<ResolvedProfile[]>;
 }
 
 export class ProfileReader implements ProfileSource {
@@ -72,7 +80,8 @@ export class ProfileReader implements ProfileSource {
     private readonly timeoutMs: number,
   ) {
     if (typeof (redis as unknown as Partial<ScriptClient>).decideResolveProfile !== 'function') {
-      redis.defineCommand('decideResolveProfile', { numberOfKeys: 2, lua: SCRIPT });
+      redis.defineCommand('decideResolveProfile', { numberOfKeys: 2, lua: RESOLVE_SCRIPT });
+      redis.defineCommand('decideReadIfChanged', { numberOfKeys: 1, lua: IF_CHANGED_SCRIPT });
     }
     this.redis = redis as ScriptClient;
     const commandTimeout = redis.options?.commandTimeout;
@@ -89,12 +98,12 @@ export class ProfileReader implements ProfileSource {
    * Reads the profiles of `targets` (in order) in one round trip.
    * @throws AppError 'unavailable' when Redis fails, 'timeout' past the deadline.
    */
-  read(targets: readonly Target[]): Promise<ResolvedProfile[]> {
+  read(targets: readonly Target[], held?: readonly (string | undefined)[]): Promise<ResolvedProfile[]> {
     coalesceWrites(this.redis);
     const only = targets.length === 1 ? targets[0]! : null;
     if (this.commandBounded && only !== null && only.kind === 'user') {
-      return this.redis.hgetall(this.keys.profile(only.userId)).then(
-        (fields) => [{ target: only, profileId: only.userId, userId: only.userId, anonymousId: null, fields }],
+      return this.readUser(only, held?.[0]).then(
+        (p) => [p],
         (err: unknown) => {
           throw unavailable(err);
         },
@@ -107,20 +116,25 @@ export class ProfileReader implements ProfileSource {
         this.timeoutMs,
       );
     });
-    return Promise.race([this.readUnbounded(targets), deadline])
+    return Promise.race([this.readUnbounded(targets, held), deadline])
       .catch((err: unknown) => {
         throw unavailable(err);
       })
       .finally(() => clearTimeout(timer));
   }
 
-  private async readUnbounded(targets: readonly Target[]): Promise<ResolvedProfile[]> {
+  /** One user's profile: only its write id when `writeId` is still current (fields null). */
+  private readUser(t: Target & { kind: 'user' }, writeId: string | undefined): Promise<ResolvedProfile> {
+    const key = this.keys.profile(t.userId);
+    const resolved = (fields: Record<string, string> | null): ResolvedProfile => ({ target: t, profileId: t.userId, userId: t.userId, anonymousId: null, fields });
+    if (writeId === undefined) return this.redis.hgetall(key).then(resolved);
+    return this.redis.decideReadIfChanged(key, writeId).then((r) => resolved(r === 1 ? null : pairs(r)));
+  }
+
+  private async readUnbounded(targets: readonly Target[], held: readonly (string | undefined)[] | undefined): Promise<ResolvedProfile[]> {
     if (targets.length === 1) {
       const t = targets[0]!;
-      if (t.kind === 'user') {
-        const fields = await this.redis.hgetall(this.keys.profile(t.userId));
-        return [{ target: t, profileId: t.userId, userId: t.userId, anonymousId: null, fields }];
-      }
+      if (t.kind === 'user') return [await this.readUser(t, held?.[0])];
       const reply = await this.redis.decideResolveProfile(
         this.keys.link(t.anonymousId),
         this.keys.profile(t.anonymousId),

@@ -26,6 +26,24 @@ describe('StateCache', () => {
     expect([c.hits, c.misses]).toEqual([1, 4]);
   });
 
+  it('with a write id (`_w`), the write id alone says whether the state is the same; held() offers it', () => {
+    const c = new StateCache(10);
+    const a = stateOf(c, 'u', { ...fieldsWith('free'), _w: 'w1' });
+    // Same write id: the same state even though this copy of the fields differs (compared by id only).
+    expect(stateOf(c, 'u', { ...fieldsWith('premium'), _w: 'w1' })).toBe(a);
+    const b = stateOf(c, 'u', { ...fieldsWith('free'), _w: 'w2' });
+    expect(b).not.toBe(a);
+    const held = c.held('u')!;
+    expect(held.writeId).toBe('w2');
+    expect(held.state).toBe(b);
+    expect(c.reuse(held).state).toBe(b);
+    expect([c.hits, c.misses]).toEqual([2, 2]);
+    // A hash without a write id is never held (its fields must be compared).
+    stateOf(c, 'legacy', fieldsWith('free'));
+    expect(c.held('legacy')).toBeUndefined();
+    expect(new StateCache(0).held('u')).toBeUndefined();
+  });
+
   it('is bounded and does not keep empty profiles', () => {
     const c = new StateCache(2);
     c.decode('x', {});

@@ -1,8 +1,10 @@
 /**
- * Decoded profile states, reused while a profile's stored hash is unchanged. Every request still reads
- * the hash from Redis (one round trip, always fresh); only the decode is skipped when the fields are
- * exactly the ones decoded last time. Exact comparison (not `_rev`): a deleted and re-created profile
- * starts at the same `_rev` again. Bounded; the oldest entries go first.
+ * Decoded profile states, reused while a profile's stored hash is unchanged. Every request still asks
+ * Redis (one round trip, always fresh); the decode is skipped when the state is the one decoded last
+ * time: same write id (`_w`, unique per write: apply-profile.lua), or, for a hash written without one,
+ * exactly the same fields (not `_rev`: a deleted and re-created profile starts at the same `_rev`
+ * again). `held` gives the write id to ask Redis with, so an unchanged profile is not even sent
+ * (read-if-changed.lua). Bounded; the oldest entries go first.
  *
  * Decoded states are shared between requests: the engine never mutates a state it is given
  * (profileView and evaluateFlag only read), and nothing here hands them out for writing.
@@ -15,10 +17,16 @@ export interface DecodedState {
   readonly memo?: AggregateMemo;
 }
 
+/** A kept state decoded from a hash with a write id: valid for as long as the hash's `_w` is `writeId`. */
+export interface HeldState extends DecodedState {
+  readonly writeId: string;
+}
+
 interface Entry extends DecodedState {
   readonly fields: Readonly<Record<string, string>>;
   readonly size: number;
   readonly memo: AggregateMemo;
+  readonly writeId: string | undefined;
 }
 
 function sizeOf(fields: Readonly<Record<string, string>>): number {
@@ -51,7 +59,8 @@ export class StateCache {
   decode(id: string, fields: Readonly<Record<string, string>>): DecodedState {
     if (this.maxEntries <= 0) return { state: decodeProfile(fields, id) };
     const cached = this.entries.get(id);
-    if (cached !== undefined && same(cached, fields)) {
+    const writeId = fields._w;
+    if (cached !== undefined && (writeId !== undefined ? cached.writeId === writeId : same(cached, fields))) {
       this.hits++;
       return cached;
     }
@@ -60,13 +69,28 @@ export class StateCache {
     const size = sizeOf(fields);
     if (size === 0) return { state }; // unknown profiles: nothing worth keeping
     if (cached !== undefined) this.entries.delete(id);
-    const entry: Entry = { fields, size, state, memo: new Map() };
+    const entry: Entry = { fields, size, state, memo: new Map(), writeId };
     this.entries.set(id, entry);
     if (this.entries.size > this.maxEntries) {
       const oldest = this.entries.keys().next().value;
       if (oldest !== undefined) this.entries.delete(oldest);
     }
     return entry;
+  }
+
+  /**
+   * The state kept for `id` when it came from a hash with a write id: ask Redis whether that write is
+   * still the current one, and on "unchanged" use it (via `reuse`; it stays valid even if evicted meanwhile).
+   */
+  held(id: string): HeldState | undefined {
+    const e = this.maxEntries > 0 ? this.entries.get(id) : undefined;
+    return e?.writeId !== undefined ? (e as HeldState) : undefined;
+  }
+
+  /** Counts a reuse of a held state Redis confirmed unchanged. */
+  reuse(held: HeldState): DecodedState {
+    this.hits++;
+    return held;
   }
 
   get size(): number {

@@ -21,7 +21,7 @@ import {
 } from '@tinycdp/engine';
 import type { CdpEvent } from '@tinycdp/events';
 import type { KeyScope, KeyVerifier, Principal } from '@tinycdp/http';
-import { RedisDefinitionCache, redisKeys } from '@tinycdp/redis';
+import { RedisDefinitionCache, RedisProfileStore, redisKeys } from '@tinycdp/redis';
 import { createDecideApp, decideRedisOptions, type DecideApp, type DecideDeps } from './app';
 
 export class MemoryKeyVerifier implements KeyVerifier {
@@ -114,7 +114,7 @@ export function identify(userId: string, at: number, traits: Record<string, Json
   return { ...track(userId, 'identify', at), type: 'identify', event: null, traits };
 }
 
-/** Builds a profile from events under `plan` and writes it (engine codec fields + `_rev`). */
+/** Builds a profile from events under `plan` and writes it as the processor does (codec fields, `_rev`, `_w`). */
 export async function writeProfile(
   redis: Redis,
   prefix: string,
@@ -124,8 +124,10 @@ export async function writeProfile(
   now: number,
 ): Promise<ProfileState> {
   const state = applyEvents({ ...emptyProfile(id), userId: id }, events, plan, now);
-  const key = redisKeys(prefix).profile(id);
-  await redis.multi().del(key).hset(key, { ...encodeProfile(state), _rev: '1' }).exec();
+  // Replaced whole, through the processor's write (apply-profile.lua: `_rev` and the write id `_w`).
+  await redis.del(redisKeys(prefix).profile(id));
+  const written = await new RedisProfileStore(redis, prefix).write({ id, expectedRev: 0, set: encodeProfile(state), del: [], messageIds: [], changes: [] }, now);
+  if (!written.ok) throw new Error(`profile ${id} was written concurrently`);
   return state;
 }
 

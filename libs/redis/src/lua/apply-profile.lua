@@ -17,6 +17,11 @@
                [changeJson, …] ]                   segment changes appended to the outbox
            Strings must be well-formed UTF-16 on the client (cjson rejects lone surrogate escapes).
 
+  Every successful write also sets `_w`, a write id unique to this write (Redis server time in µs and
+  the new revision): a reader holding a profile it decoded earlier asks "changed since `_w`?" and gets
+  the state only when it did (decide's read-if-changed.lua). `_rev` alone cannot say it: a profile
+  deleted and written again starts at the same revisions.
+
   Returns: { newRevision, outboxEntry1, outboxEntry2, … } (every pending change, old and new), or
            { -1, currentRevision } when the revision did not match (caller reloads and retries).
 ]]
@@ -45,7 +50,8 @@ sliced('HSET', KEYS[1], set, 2)
 sliced('HDEL', KEYS[1], del, 1)
 
 local newRev = rev + 1
-redis.call('HSET', KEYS[1], '_rev', newRev)
+local t = redis.call('TIME')
+redis.call('HSET', KEYS[1], '_rev', newRev, '_w', t[1] .. '.' .. t[2] .. '.' .. newRev)
 
 local now = tonumber(ARGV[2])
 local nIds = #ids
