@@ -213,6 +213,17 @@ describe('createFastServer', () => {
     expect(s.served).toHaveLength(1);
   });
 
+  it('answers a client that half-closes right after its request, then closes', async () => {
+    const s = await start();
+    const c = client(s.port);
+    c.write('GET /v1/decide?n=1 HTTP/1.1\r\nHost: a\r\n\r\n');
+    c.socket.end();
+    expect(JSON.parse((await c.read(1))[0]!.body)).toEqual({ fast: 'n=1' });
+    const until = Date.now() + 2_000;
+    while (!c.ended() && Date.now() < until) await new Promise((r) => setTimeout(r, 5));
+    expect(c.ended()).toBe(true);
+  });
+
   it("a handed-over connection keeps node:http's header timeout (slowloris)", async () => {
     const s = await start({ headersTimeout: 300, connectionsCheckingInterval: 50 });
     const c = client(s.port);

@@ -143,6 +143,8 @@ class FastConnection {
   private buffered = '';
   private pending = false;
   private done = false;
+  /** The client sent FIN (half-close): answer what it sent, then close. */
+  private peerEnded = false;
 
   constructor(
     private readonly socket: Socket,
@@ -154,6 +156,7 @@ class FastConnection {
     socket.setNoDelay(true);
     socket.setTimeout(keepAliveSeconds * 1000);
     socket.on('data', this.onData);
+    socket.on('end', this.onEnd);
     socket.on('timeout', this.onTimeout);
     socket.on('error', this.onError);
     socket.on('close', this.onClose);
@@ -172,6 +175,11 @@ class FastConnection {
     this.serve();
   };
 
+  private readonly onEnd = (): void => {
+    this.peerEnded = true;
+    if (!this.pending) this.serve();
+  };
+
   private readonly onTimeout = (): void => {
     if (!this.pending) this.socket.destroy();
   };
@@ -184,13 +192,17 @@ class FastConnection {
     this.forget(this);
   };
 
-  /** Answers the whole heads buffered, one at a time; hands the connection over at the first other. */
+  /**
+   * Answers the whole heads buffered, one at a time; hands the connection over at the first other
+   * (after a half-close there is no stream left to hand over: the connection is closed instead).
+   */
   private serve(): void {
     while (!this.pending && !this.done && this.buffered !== '') {
       const end = this.buffered.indexOf('\r\n\r\n');
       const head = end === -1 || end > MAX_HEAD_BYTES ? null : parseSimpleHead(this.buffered.slice(0, end));
       const answer = head === null ? null : this.route(head);
       if (answer === null) {
+        if (this.peerEnded) break;
         this.handOver();
         return;
       }
@@ -200,6 +212,10 @@ class FastConnection {
         (a) => this.answered(a, head!.close),
         () => this.socket.destroy(),
       );
+    }
+    if (this.peerEnded && !this.pending && !this.done) {
+      this.done = true;
+      this.socket.end();
     }
   }
 
@@ -222,6 +238,7 @@ class FastConnection {
     this.forget(this);
     const s = this.socket;
     s.off('data', this.onData);
+    s.off('end', this.onEnd);
     s.off('timeout', this.onTimeout);
     s.off('error', this.onError);
     s.off('close', this.onClose);
@@ -245,7 +262,8 @@ export function createFastServer(route: FastRoute, fallback: HttpServer, opts: F
   const open = new Set<FastConnection>();
   const forget = (c: FastConnection) => open.delete(c);
   const keepAliveSeconds = Math.max(1, Math.round(opts.keepAliveTimeoutMs / 1000));
-  const server = createServer((socket) => {
+  // Half-open like node:http's own sockets: a client that sends FIN after its request still gets the answer.
+  const server = createServer({ allowHalfOpen: true }, (socket) => {
     open.add(new FastConnection(socket, route, fallback, keepAliveSeconds, forget));
   });
   server.on('listening', () => fallback.emit('listening'));
