@@ -1,5 +1,6 @@
 /**
- * The thin node:http router for the hot routes. Everything it does not match goes to express.
+ * The thin node:http router for the hot routes (and the lean front's route, `fastDecideRoute`, which
+ * serves GET /v1/decide ahead of node:http: fast-http.ts). Everything it does not match goes to express.
  *
  * Why not express for these: same handlers, same data, same run (bench/decide.ts, `router: 'express'`
  * variant, 2-core box shared with other jobs): express 5 cost 1.8–2.6× the server CPU per request of
