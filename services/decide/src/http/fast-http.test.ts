@@ -74,7 +74,7 @@ describe('createFastServer', () => {
   let close: () => Promise<void> = async () => {};
   afterEach(() => close());
 
-  /** A front whose route answers /v1/decide with the query; node:http answers everything else with method, url and body. */
+  /** A front whose route answers /v1/decide with the query (throws on /v1/decide?throw); node:http answers everything else with method, url and body. */
   async function start(httpOptions: { headersTimeout?: number; connectionsCheckingInterval?: number } = {}) {
     const served: FastRequest[] = [];
     let viaNode = 0;
@@ -92,6 +92,7 @@ describe('createFastServer', () => {
     const front = createFastServer(
       (req) => {
         if (req.path !== '/v1/decide') return null;
+        if (req.query === 'throw') throw new Error('route bug');
         served.push(req);
         // Answer later than the next request can arrive, so pipelined requests queue behind it.
         return new Promise((resolve) => setTimeout(() => resolve({ status: 200, body: JSON.stringify({ fast: req.query }) }), 5));
@@ -211,6 +212,19 @@ describe('createFastServer', () => {
     while (!c.ended() && Date.now() < until) await new Promise((r) => setTimeout(r, 5));
     expect(c.ended()).toBe(true);
     expect(s.served).toHaveLength(1);
+  });
+
+  it('a route that throws drops that connection only; the server keeps serving', async () => {
+    const s = await start();
+    const bad = client(s.port);
+    bad.write('GET /v1/decide?throw HTTP/1.1\r\nHost: a\r\n\r\n');
+    const until = Date.now() + 2_000;
+    while (!bad.ended() && Date.now() < until) await new Promise((r) => setTimeout(r, 5));
+    expect(bad.ended()).toBe(true);
+    const good = client(s.port);
+    good.write('GET /v1/decide?n=1 HTTP/1.1\r\nHost: a\r\n\r\n');
+    expect(JSON.parse((await good.read(1))[0]!.body)).toEqual({ fast: 'n=1' });
+    good.socket.destroy();
   });
 
   it('answers a client that half-closes right after its request, then closes', async () => {

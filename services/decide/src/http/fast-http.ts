@@ -200,7 +200,7 @@ class FastConnection {
     while (!this.pending && !this.done && this.buffered !== '') {
       const end = this.buffered.indexOf('\r\n\r\n');
       const head = end === -1 || end > MAX_HEAD_BYTES ? null : parseSimpleHead(this.buffered.slice(0, end));
-      const answer = head === null ? null : this.route(head);
+      const answer = head === null ? null : this.answer(head);
       if (answer === null) {
         if (this.peerEnded) break;
         this.handOver();
@@ -216,6 +216,15 @@ class FastConnection {
     if (this.peerEnded && !this.pending && !this.done) {
       this.done = true;
       this.socket.end();
+    }
+  }
+
+  /** The route's answer; a route that throws (a bug) costs its connection, never the process. */
+  private answer(req: FastRequest): Promise<Answer> | null {
+    try {
+      return this.route(req);
+    } catch (err) {
+      return Promise.reject(err);
     }
   }
 

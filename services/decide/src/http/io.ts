@@ -18,7 +18,7 @@ export interface Answer {
   readonly headers?: Record<string, string>;
 }
 
-/** Writes an Answer on a node:http response; resolves nothing, returns the status. */
+/** Writes an Answer on a node:http response; returns its status. */
 export function sendAnswer(res: ServerResponse, a: Answer): number {
   sendJson(res, a.status, a.body, a.headers);
   return a.status;
