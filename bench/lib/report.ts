@@ -155,8 +155,12 @@ function sectionRows(r: BenchResults): Map<ScenarioName, Row[]> {
   rows.set('decide', [
     {
       scenario: 'decide: max throughput',
-      measured: `${fmt(num(decide, 'rps'))} req/s`,
-      baseline: `${fmt(num(decide, 'baseline_rps'))} req/s (bare HGETALL server)`,
+      measured:
+        `${fmt(num(decide, 'rps'))} req/s` +
+        (decide && 'node_rps' in decide
+          ? `; server CPU ${fmt(num(decide, 'cpu_us_per_req'))} µs/request (decide on node:http instead of its lean front: ${fmt(num(decide, 'node_rps'))} req/s, ${fmt(num(decide, 'node_cpu_us_per_req'))} µs)`
+          : ''),
+      baseline: `${fmt(num(decide, 'baseline_rps'))} req/s (bare HGETALL server)` + (decide && 'node_rps' in decide ? `, ${fmt(num(decide, 'baseline_cpu_us_per_req'))} µs/request` : ''),
       ratio: ratioText(decide, 3),
       goal: '≥ 0.8×',
       verdict: check(num(decide, 'ratio'), (x) => x >= 0.8),
