@@ -144,10 +144,7 @@ export class DecideService {
       this.warn(degraded);
     } else {
       try {
-        profiles = await this.deps.reader.read(
-          query.targets,
-          held.map((h) => h?.writeId),
-        );
+        profiles = await this.deps.reader.read(query.targets, held.map((h) => h?.writeId));
       } catch (err) {
         degraded = err as AppError;
         this.deps.metrics.error('redis');
