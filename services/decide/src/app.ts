@@ -177,7 +177,7 @@ export function createDecideApp(deps: DecideDeps): DecideApp {
   };
 
   let started: Promise<void> | null = null;
-  let listening: { server: Server; close(): void } | null = null;
+  let server: (Server & { closeAllConnections(): void }) | null = null;
   const start = (): Promise<void> => (started ??= flags.start());
 
   return {
@@ -192,7 +192,7 @@ export function createDecideApp(deps: DecideDeps): DecideApp {
       const http = createServer({ keepAliveTimeout: KEEP_ALIVE_MS, headersTimeout: 10_000, requestTimeout: 60_000, connectionsCheckingInterval: 1_000 }, handler);
       const lean = router === 'lean' ? createFastServer(fastDecideRoute(decideGetAnswer(routeDeps), metrics), http, { keepAliveTimeoutMs: KEEP_ALIVE_MS }) : null;
       const s = lean ?? http;
-      listening = { server: s, close: () => s.closeAllConnections() };
+      server = s;
       await new Promise<void>((resolve, reject) => {
         s.once('error', reject);
         s.listen(port, host, () => {
@@ -204,12 +204,12 @@ export function createDecideApp(deps: DecideDeps): DecideApp {
       return { server: s, port: bound, url: `http://${host}:${bound}` };
     },
     async close() {
-      const l = listening;
-      listening = null;
-      if (l) {
+      const s = server;
+      server = null;
+      if (s) {
         await new Promise<void>((resolve) => {
-          l.server.close(() => resolve());
-          l.close();
+          s.close(() => resolve());
+          s.closeAllConnections();
         });
       }
       await flags.close();
