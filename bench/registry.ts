@@ -149,8 +149,8 @@ async function processorRun(kafka: Kafka, setup: Setup, n: number, rep: string, 
   });
   try {
     await running.source.reached(n, 300_000);
-    const { firstAt, lastAt } = running.source;
-    const eps = n / ((lastAt - firstAt) / 1000);
+    const { joinedAt, lastAt } = running.source;
+    const eps = n / ((lastAt - joinedAt) / 1000);
     console.error(`bench registry: ${setup.variant} ${rep}: ${Math.round(eps)} events/s`);
     return eps;
   } finally {

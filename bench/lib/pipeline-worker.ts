@@ -31,11 +31,12 @@ export interface PipelineWorkerSetup {
 export interface PipelineWorkerProgress {
   /** Events whose state and changes are durable. */
   readonly handled: number;
-  /** Epoch ms of the first batch handed to the processor and of the last one finished (0 = none yet). */
-  readonly firstAt: number;
+  /** Epoch ms of the last batch finished (0 = none yet). */
   readonly lastAt: number;
   /** CPU seconds (user + system) of this process since `go`. */
   readonly cpuS: number;
+  /** Peak resident set size of this process so far (warm-up run included), MB. */
+  readonly maxRssMb: number;
 }
 
 export type PipelineWorkerRequest = { cmd: 'assigned' | 'go' | 'progress' };
@@ -98,15 +99,14 @@ async function main(setup: PipelineWorkerSetup): Promise<void> {
         (consumer as Consumer | null)?.resume([{ topic: topics.events }]);
         return true;
       }
-      const { handled, firstAt, lastAt } = running.source;
+      const { handled, lastAt } = running.source;
       const cpu = cpuAtGo === null ? null : process.cpuUsage(cpuAtGo);
-      // firstAt/lastAt are performance.now() values of this process: turned into epoch ms here.
-      const toEpoch = (t: number) => (t === 0 ? 0 : performance.timeOrigin + t);
       const progress: PipelineWorkerProgress = {
         handled,
-        firstAt: toEpoch(firstAt),
-        lastAt: toEpoch(lastAt),
+        // A performance.now() value of this process, turned into epoch ms.
+        lastAt: lastAt === 0 ? 0 : performance.timeOrigin + lastAt,
         cpuS: cpu === null ? 0 : (cpu.user + cpu.system) / 1e6,
+        maxRssMb: process.resourceUsage().maxRSS / 1024,
       };
       return progress;
     },

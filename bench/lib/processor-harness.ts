@@ -70,7 +70,8 @@ function timed<T extends object>(target: T, names: readonly (keyof T & string)[]
 /** Counts messages the processor's handler finished (state, changes and DLQ durable), with timestamps. */
 class CountingSource implements EventSource {
   handled = 0;
-  firstAt = 0;
+  /** When the group assigned partitions (before the first fetch): rates run from here, fetches included. */
+  joinedAt = 0;
   lastAt = 0;
   private waiters: { n: number; resolve: () => void }[] = [];
 
@@ -84,7 +85,6 @@ class CountingSource implements EventSource {
   start(handler: (messages: readonly LogMessage[]) => Promise<void>, onAssignment: (partitions: number[]) => void) {
     return this.inner.start(async (messages) => {
       const t0 = performance.now();
-      if (this.firstAt === 0) this.firstAt = t0;
       await handler(messages);
       const t1 = performance.now();
       const s = this.times['handler']!;
@@ -97,7 +97,10 @@ class CountingSource implements EventSource {
         w.resolve();
         return false;
       });
-    }, onAssignment);
+    }, (partitions) => {
+      if (this.joinedAt === 0) this.joinedAt = performance.now();
+      onAssignment(partitions);
+    });
   }
 
   stop() {

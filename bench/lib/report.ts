@@ -291,20 +291,31 @@ function escapeCell(s: string): string {
 /** The pipeline's scale-out figures (no goal of their own): 2 processor instances against 1, same run. */
 function scaleOutRows(pipeline: Section): Row[] {
   const so = pipeline?.['scale_out'] as
-    | { events_per_s: Record<string, number>; events_per_s_range: Record<string, [number, number]>; speedup: number; ratio_vs_raw: number }
+    | {
+        events_per_s: Record<string, number>;
+        events_per_s_range: Record<string, [number, number]>;
+        speedup: number;
+        ratio_vs_raw: number;
+        max_rss_mb?: Record<string, number>;
+      }
     | undefined;
   if (!so) return [];
   const [lo, hi] = so.events_per_s_range['2'] ?? [];
   return [
     {
       scenario: 'pipeline: 2 processor instances in one group (one process each)',
-      measured: `${fmt(so.events_per_s['2'])} events/s (${fmt(lo)}–${fmt(hi)})`,
-      baseline: `${fmt(so.events_per_s['1'])} events/s (1 instance, same method)`,
+      measured: `${fmt(so.events_per_s['2'])} events/s (${fmt(lo)}–${fmt(hi)})${rss(so.max_rss_mb?.['2'])}`,
+      baseline: `${fmt(so.events_per_s['1'])} events/s (1 instance, same method)${rss(so.max_rss_mb?.['1'])}`,
       ratio: `${fmt(so.speedup, 2)}× of 1 instance; ${fmt(so.ratio_vs_raw, 3)}× of raw consume`,
       goal: '— (scale-out, info)',
       verdict: '—',
     },
   ];
+}
+
+/** An instance process's peak RSS, when the run measured it. */
+function rss(mb: number | undefined): string {
+  return mb === undefined ? '' : `; peak RSS ${fmt(mb)} MB per process`;
 }
 
 /** A few bullets of context under the table: what limited the measured side, where to look next. */

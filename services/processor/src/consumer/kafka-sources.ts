@@ -20,7 +20,7 @@ export function kafkaSink(producer: Producer, topic: string): RecordSink {
 }
 
 /** Events per handler call (one Redis load and one write per touched profile per call). */
-export const DEFAULT_CHUNK_SIZE = 10_000;
+export const DEFAULT_CHUNK_SIZE = 40_000;
 
 /**
  * The consumer-group edge of the processor. Offsets are resolved (and so committed) only after the
@@ -36,7 +36,7 @@ export class KafkaEventSource implements EventSource {
     private readonly groupId: string,
     private readonly logger: Logger,
     // Large chunks: more events per profile per compare-and-set write (the dominant cost is per profile).
-    // A full fetch of one partition (4 MB, processorConsumerConfig) is about 9,000 events: one chunk.
+    // A full fetch of one partition (16 MB, processorConsumerConfig) is about 30,000 events: one chunk.
     private readonly chunkSize = DEFAULT_CHUNK_SIZE,
     private readonly sessionTimeoutMs = 30_000,
     // Every partition of an instance in flight at once (up to this many): while one batch waits on
