@@ -39,9 +39,13 @@ export function eventNameOf(e: CdpEvent): string | null {
   }
 }
 
-/** The view `where(...)` filters and property paths read: the event with `event` set to its name. */
+/**
+ * The view `where(...)` filters and property paths read: the event with `event` set to its name. A
+ * track event already is its view (views are only read), so only page, screen and the others are copied.
+ */
 export function eventViewOf(e: CdpEvent): EventView {
-  return { ...e, event: eventNameOf(e) } as unknown as EventView;
+  const name = eventNameOf(e);
+  return (name === e.event ? e : { ...e, event: name }) as unknown as EventView;
 }
 
 /** Effective event time in ms: `timestamp`, else `receivedAt`, else null (event ignored for time). */
