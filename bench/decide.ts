@@ -92,6 +92,8 @@ export interface DecideBenchResult {
   concurrency: number;
   /** Load generator used (bench/lib/http-load.ts): 'c' (loadgen.c) or the node fallback. */
   generator: 'c' | 'node';
+  /** Where decide's API-key table lived: Postgres (DATABASE_URL, as deployed) or the in-process PGlite fallback. */
+  key_store: 'postgres' | 'pglite';
 }
 
 /** What one latency run measured in the serving process. */
@@ -279,6 +281,7 @@ export async function runDecideBench(opts: { quick?: boolean } = {}): Promise<De
       users: USERS,
       concurrency,
       generator: decideLat.generator,
+      key_store: fast.keyStore ?? 'pglite',
     };
   } finally {
     await Promise.all(servers.map((s) => s.close()));

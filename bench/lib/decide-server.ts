@@ -11,7 +11,9 @@
  *   write coalescing as decide (decideRedisOptions, coalesceWrites);
  * - `decide` / `decide-express` / `decide-no-state-cache`: the real app (createDecideApp) on its thin
  *   router, mounted in express, or with the decoded-state cache off; authenticated by the production key
- *   verifier (sha-256 + its in-process cache) over an in-memory PGlite key table with one read key.
+ *   verifier (sha-256 + its in-process cache) over a key table with one read key: in Postgres as
+ *   deployed (DATABASE_URL, a schema of its own, dropped at exit), else in an in-process PGlite (whose
+ *   queries run on the event loop: each key refresh, every few seconds, stalls it for 2–13 ms).
  *
  * Protocol (bench/lib/child.ts forkWorker): argv[2] = DecideServerSetup JSON; `{ready: true}` once it
  * listens; requests `{cmd: 'info'}` → {port, key}, `{cmd: 'cpu'}` → CPU µs used so far, `{cmd:
@@ -26,7 +28,7 @@ import pino from 'pino';
 import { Registry } from 'prom-client';
 import { PGlite } from '@electric-sql/pglite';
 import { systemClock } from '@tinycdp/common';
-import { PGliteSqlClient, PgKeyVerifier, createKey, migrate } from '@tinycdp/postgres';
+import { PGliteSqlClient, PgKeyVerifier, PgSqlClient, createKey, createPool, migrate, type SqlClient } from '@tinycdp/postgres';
 import { coalesceWrites, redisKeys } from '@tinycdp/redis';
 import { createDecideApp, decideRedisOptions } from '../../services/decide/src/app';
 import { serveParent, workerMain } from './child';
@@ -47,6 +49,8 @@ export interface DecideServerInfo {
   readonly port: number;
   /** The read key (decide kinds), '' for the others. */
   readonly key: string;
+  /** Where the decide kinds' key table lives (null for the others). */
+  readonly keyStore: KeyStore['kind'] | null;
 }
 
 /** Since the previous `pauses` request: GC pause time per second, longest event-loop delay. */
@@ -58,6 +62,7 @@ export interface ServerPauses {
 interface Running {
   port: number;
   key: string;
+  keyStore: KeyStore['kind'] | null;
   errors(): Promise<number>;
   close(): Promise<void>;
 }
@@ -104,6 +109,7 @@ async function plain(setup: DecideServerSetup): Promise<Running> {
   return {
     port: (server.address() as AddressInfo).port,
     key: '',
+    keyStore: null,
     errors: async () => 0,
     async close() {
       server.closeAllConnections();
@@ -113,9 +119,37 @@ async function plain(setup: DecideServerSetup): Promise<Running> {
   };
 }
 
+interface KeyStore {
+  readonly kind: 'postgres' | 'pglite';
+  readonly db: SqlClient;
+  close(): Promise<void>;
+}
+
+/** The key table: Postgres when DATABASE_URL is set (a fresh schema, dropped on close), else PGlite. */
+async function keyStore(): Promise<KeyStore> {
+  const url = process.env['DATABASE_URL'];
+  if (!url) {
+    const db = new PGliteSqlClient(new PGlite());
+    await migrate(db);
+    return { kind: 'pglite', db, close: () => db.db.close() };
+  }
+  const schema = `bench_decide_${process.pid}`;
+  const pool = createPool({ connectionString: url, schema, max: 2, applicationName: 'tinycdp-bench-decide' });
+  const db = new PgSqlClient(pool);
+  await migrate(db, { schema });
+  return {
+    kind: 'postgres',
+    db,
+    async close() {
+      await db.exec(`DROP SCHEMA IF EXISTS ${schema} CASCADE`).catch(() => undefined);
+      await pool.end();
+    },
+  };
+}
+
 async function decide(setup: DecideServerSetup): Promise<Running> {
-  const keyDb = new PGliteSqlClient(new PGlite());
-  await migrate(keyDb);
+  const store = await keyStore();
+  const keyDb = store.db;
   const key = (await createKey(keyDb, 'read', 'bench')).key;
   const redis = new Redis(setup.redisUrl, decideRedisOptions(setup.redisBudgetMs));
   const registry = new Registry();
@@ -134,6 +168,7 @@ async function decide(setup: DecideServerSetup): Promise<Running> {
   return {
     port,
     key,
+    keyStore: store.kind,
     async errors() {
       const m = await registry.getSingleMetric('tinycdp_decide_errors_total')?.get();
       return (m?.values ?? []).reduce((s, v) => s + v.value, 0);
@@ -141,7 +176,7 @@ async function decide(setup: DecideServerSetup): Promise<Running> {
     async close() {
       await app.close();
       redis.disconnect();
-      await keyDb.db.close();
+      await store.close();
     },
   };
 }
@@ -161,7 +196,7 @@ async function main(setup: DecideServerSetup): Promise<void> {
   const answer = async (cmd: DecideServerRequest['cmd']): Promise<unknown> => {
     switch (cmd) {
       case 'info':
-        return { port: server.port, key: server.key } satisfies DecideServerInfo;
+        return { port: server.port, key: server.key, keyStore: server.keyStore } satisfies DecideServerInfo;
       case 'cpu': {
         const u = process.cpuUsage();
         return u.user + u.system;
