@@ -108,6 +108,7 @@ function fixture(): BenchResults {
         speedup: 1.6,
         ratio_vs_raw: 0.04,
         cpu_us_per_event: { '1': 250, '2': 260 },
+        max_rss_mb: { '1': 410, '2': 455 },
         reps: 1,
       },
     },
@@ -199,6 +200,8 @@ describe('markdown report', () => {
     expect(row('pipeline: processor')).toContain('❌ missed');
     expect(row('pipeline: 2 processor instances')).toContain('6,400 events/s (6,000–6,800)');
     expect(row('pipeline: 2 processor instances')).toContain('1.6× of 1 instance; 0.04× of raw consume');
+    expect(row('pipeline: 2 processor instances')).toContain('(6,000–6,800); peak RSS 455 MB per process');
+    expect(row('pipeline: 2 processor instances')).toContain('(1 instance, same method); peak RSS 410 MB per process');
     expect(row('dsl: evaluate')).toContain('✅ met'); // 0.5 meets ≥ 0.5
     expect(row('dsl: parse')).toContain('❌ missed');
     expect(row('freshness: 200 → state')).toContain('p99 90.5 ms');
