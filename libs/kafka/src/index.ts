@@ -3,7 +3,7 @@
 export { topicNames, topicSpecs, ensureTopics, topicSettingsFromConfig, DEFAULT_TOPIC_SETTINGS } from './topics';
 export type { TopicNames, TopicSettings, ConfiguredTopicSettings, EnsureTopicsResult, PartitionMismatch } from './topics';
 export { murmur2, partitionForKey } from './partitioner';
-export { processorConsumerConfig } from './consumer-config';
+export { DEFAULT_FETCH_MB, processorConsumerConfig } from './consumer-config';
 export { DefinitionsReader, DefinitionsWriter } from './definitions-log';
 export type { DefinitionRecord } from './definitions-log';
 export { BatchingProducer, PRODUCER_CONFIG, type BatchingProducerOptions, type ProducerRecord } from './batching-producer';

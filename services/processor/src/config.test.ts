@@ -27,6 +27,14 @@ describe('processor config', () => {
     }
   });
 
+  it('reads the fetch size in MiB (1..512, default 48)', () => {
+    expect(parseConfig(required).TINYCDP_FETCH_MB).toBe(48);
+    expect(parseConfig({ ...required, TINYCDP_FETCH_MB: '8' }).TINYCDP_FETCH_MB).toBe(8);
+    for (const value of ['0', '513', '1.5', 'lots']) {
+      expect(() => parseConfig({ ...required, TINYCDP_FETCH_MB: value }), value).toThrow(/^invalid processor configuration:\n  TINYCDP_FETCH_MB: /);
+    }
+  });
+
   it('reports every problem at once', () => {
     expect(() => parseConfig({ TINYCDP_PARTITIONS: '0', TINYCDP_REPLICATION_FACTOR: '99' })).toThrow(
       /KAFKA_BROKERS[\s\S]*REDIS_URL[\s\S]*TINYCDP_PARTITIONS[\s\S]*TINYCDP_REPLICATION_FACTOR/,

@@ -14,6 +14,11 @@ const schema = z.object({
   TINYCDP_SCHEDULE_INTERVAL_MS: z.coerce.number().int().min(50).max(60_000).default(1000),
   /** Kafka group session timeout; lower values move partitions of a dead instance sooner. */
   TINYCDP_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6000).max(300_000).default(30_000),
+  /**
+   * Most MiB one fetch of the events topic reads (a partition up to a third of it). Larger fetches write
+   * each profile once per more events while catching up a backlog; smaller ones bound the memory then.
+   */
+  TINYCDP_FETCH_MB: z.coerce.number().int().min(1).max(512).default(48),
   /** Events read from the log per backfill chunk (one checkpoint per chunk). */
   TINYCDP_BACKFILL_CHUNK: z.coerce.number().int().min(10).max(100_000).default(2000),
   /** Profiles re-evaluated per rollout batch (one checkpoint per batch). */

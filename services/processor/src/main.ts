@@ -8,7 +8,7 @@ import { systemClock } from '@tinycdp/common';
 import { ensureTopics, topicNames, topicSettingsFromConfig, topicSpecs, connectSchemaRegistry, wireRecordSink } from '@tinycdp/kafka';
 import { RedisDefinitionCache, RedisProfileStore, RedisRolloutStore, RedisSegmentMembers } from '@tinycdp/redis';
 import { createProcessor } from './app';
-import { DEFAULT_CHUNK_SIZE, KafkaDefinitionSource, KafkaEventSource, kafkaSink } from './consumer/kafka-sources';
+import { KafkaDefinitionSource, KafkaEventSource, kafkaSink } from './consumer/kafka-sources';
 import { KafkaEventLogReader } from './consumer/kafka-log-reader';
 import { parseConfig } from './config';
 import { startProcessorHttp } from './http/server';
@@ -52,7 +52,10 @@ async function main() {
   const epoch = new RedisEpochGuard(redis, config.TINYCDP_REDIS_PREFIX, logger.child({ component: 'epoch' }), { registry });
   await epoch.ensure(async () => freshGroup);
   const processor = createProcessor({
-    events: new KafkaEventSource(kafka, topics.events, config.TINYCDP_PROCESSOR_GROUP, logger, DEFAULT_CHUNK_SIZE, config.TINYCDP_SESSION_TIMEOUT_MS),
+    events: new KafkaEventSource(kafka, topics.events, config.TINYCDP_PROCESSOR_GROUP, logger, {
+      sessionTimeoutMs: config.TINYCDP_SESSION_TIMEOUT_MS,
+      fetchMb: config.TINYCDP_FETCH_MB,
+    }),
     definitions: new KafkaDefinitionSource(kafka, topics.definitions),
     repo: new EpochGuardedRepository(repo, epoch),
     changes: schemas ? wireRecordSink(producer, topics.segmentChanges, schemas.encoder('segmentChanges')) : kafkaSink(producer, topics.segmentChanges),

@@ -144,7 +144,7 @@ class Harness {
 
     const logger = pino({ level: 'silent' });
     this.processor = createProcessor({
-      events: new KafkaEventSource(kafka, this.topics.events, isolatedGroupId(), logger, 500, 10_000),
+      events: new KafkaEventSource(kafka, this.topics.events, isolatedGroupId(), logger, { chunkSize: 500, sessionTimeoutMs: 10_000 }),
       definitions: new KafkaDefinitionSource(kafka, this.topics.definitions),
       repo: this.store,
       changes: wireRecordSink(this.producer, this.topics.segmentChanges, this.schemas.encoder('segmentChanges')),

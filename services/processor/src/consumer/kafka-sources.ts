@@ -1,6 +1,6 @@
 import type { Admin, Consumer, Kafka, Producer } from 'kafkajs';
 import type { Logger } from 'pino';
-import { DefinitionsReader, processorConsumerConfig, sendRecords } from '@tinycdp/kafka';
+import { DEFAULT_FETCH_MB, DefinitionsReader, processorConsumerConfig, sendRecords } from '@tinycdp/kafka';
 import type { DefinitionSource, EventSource, LagReport, LogMessage, OutRecord, RecordSink } from '../ports';
 
 /**
@@ -20,7 +20,24 @@ export function kafkaSink(producer: Producer, topic: string): RecordSink {
 }
 
 /** Events per handler call (one Redis load and one write per touched profile per call). */
-export const DEFAULT_CHUNK_SIZE = 40_000;
+const DEFAULT_CHUNK_SIZE = 40_000;
+
+export interface KafkaEventSourceOptions {
+  /**
+   * Events per handler call. Large chunks: more events per profile per compare-and-set write (the
+   * dominant cost is per profile). A full fetch of one partition (16 MB by default) is about 30,000
+   * events: one chunk.
+   */
+  readonly chunkSize?: number;
+  readonly sessionTimeoutMs?: number;
+  /**
+   * Every partition of an instance in flight at once (up to this many): while one batch waits on Redis
+   * or Kafka, another computes. kafkajs fetches again only when all batches of a fetch are done.
+   */
+  readonly partitionsConsumedConcurrently?: number;
+  /** Most MiB one fetch reads (processorConsumerConfig): bounds memory while catching up. */
+  readonly fetchMb?: number;
+}
 
 /**
  * The consumer-group edge of the processor. Offsets are resolved (and so committed) only after the
@@ -30,22 +47,26 @@ export const DEFAULT_CHUNK_SIZE = 40_000;
 export class KafkaEventSource implements EventSource {
   private consumer: Consumer | null = null;
 
+  private readonly chunkSize: number;
+  private readonly sessionTimeoutMs: number;
+  private readonly partitionsConsumedConcurrently: number;
+  private readonly fetchMb: number;
+
   constructor(
     private readonly kafka: Kafka,
     private readonly topic: string,
     private readonly groupId: string,
     private readonly logger: Logger,
-    // Large chunks: more events per profile per compare-and-set write (the dominant cost is per profile).
-    // A full fetch of one partition (16 MB, processorConsumerConfig) is about 30,000 events: one chunk.
-    private readonly chunkSize = DEFAULT_CHUNK_SIZE,
-    private readonly sessionTimeoutMs = 30_000,
-    // Every partition of an instance in flight at once (up to this many): while one batch waits on
-    // Redis or Kafka, another computes. kafkajs fetches again only when all batches of a fetch are done.
-    private readonly partitionsConsumedConcurrently = 8,
-  ) {}
+    options: KafkaEventSourceOptions = {},
+  ) {
+    this.chunkSize = options.chunkSize ?? DEFAULT_CHUNK_SIZE;
+    this.sessionTimeoutMs = options.sessionTimeoutMs ?? 30_000;
+    this.partitionsConsumedConcurrently = options.partitionsConsumedConcurrently ?? 8;
+    this.fetchMb = options.fetchMb ?? DEFAULT_FETCH_MB;
+  }
 
   async start(handler: (messages: readonly LogMessage[]) => Promise<void>, onAssignment: (partitions: number[]) => void) {
-    const consumer = this.kafka.consumer(processorConsumerConfig(this.groupId, this.sessionTimeoutMs));
+    const consumer = this.kafka.consumer(processorConsumerConfig(this.groupId, this.sessionTimeoutMs, this.fetchMb));
     this.consumer = consumer;
     consumer.on(consumer.events.GROUP_JOIN, (e) => {
       const partitions = (e.payload.memberAssignment[this.topic] ?? []).slice().sort((a, b) => a - b);

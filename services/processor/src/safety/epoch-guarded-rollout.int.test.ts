@@ -140,7 +140,7 @@ describe('rollout store and membership index behind the Redis epoch guard', () =
     const guard = new RedisEpochGuard(redis, prefix, logger.child({ component: 'epoch' }), { maxAgeMs: 500 });
     expect(await guard.ensure(async () => true)).toBe('ok');
     const processor: Processor = createProcessor({
-      events: new KafkaEventSource(kafka, topics.events, group, logger, 500, 6_000),
+      events: new KafkaEventSource(kafka, topics.events, group, logger, { chunkSize: 500, sessionTimeoutMs: 6_000 }),
       definitions: new KafkaDefinitionSource(kafka, topics.definitions),
       repo: new EpochGuardedRepository(profiles, guard),
       changes: kafkaSink(producer, topics.segmentChanges),

@@ -90,7 +90,7 @@ async function startProcessor(): Promise<Processor> {
   guard = new RedisEpochGuard(redis, redisPrefix, logger, { registry: new Registry(), maxAgeMs: 500 });
   await guard.ensure(fresh);
   const p = createProcessor({
-    events: new KafkaEventSource(kafka, topics.events, group, logger, 500, 6_000),
+    events: new KafkaEventSource(kafka, topics.events, group, logger, { chunkSize: 500, sessionTimeoutMs: 6_000 }),
     definitions: new KafkaDefinitionSource(kafka, topics.definitions),
     repo: new EpochGuardedRepository(store, guard),
     changes: kafkaSink(producer, topics.segmentChanges),
