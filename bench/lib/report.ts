@@ -152,15 +152,17 @@ function sectionRows(r: BenchResults): Map<ScenarioName, Row[]> {
       verdict: check(num(freshness, 'change_p99_ms'), (x) => x < 250),
     },
   ]);
+  // Runs before the lean front had no node:http variant and no CPU figures.
+  const withCpu = decide !== null && decide !== undefined && 'node_rps' in decide;
   rows.set('decide', [
     {
       scenario: 'decide: max throughput',
       measured:
         `${fmt(num(decide, 'rps'))} req/s` +
-        (decide && 'node_rps' in decide
+        (withCpu
           ? `; server CPU ${fmt(num(decide, 'cpu_us_per_req'))} µs/request (decide on node:http instead of its lean front: ${fmt(num(decide, 'node_rps'))} req/s, ${fmt(num(decide, 'node_cpu_us_per_req'))} µs)`
           : ''),
-      baseline: `${fmt(num(decide, 'baseline_rps'))} req/s (bare HGETALL server)` + (decide && 'node_rps' in decide ? `, ${fmt(num(decide, 'baseline_cpu_us_per_req'))} µs/request` : ''),
+      baseline: `${fmt(num(decide, 'baseline_rps'))} req/s (bare HGETALL server)` + (withCpu ? `, ${fmt(num(decide, 'baseline_cpu_us_per_req'))} µs/request` : ''),
       ratio: ratioText(decide, 3),
       goal: '≥ 0.8×',
       verdict: check(num(decide, 'ratio'), (x) => x >= 0.8),

@@ -47,10 +47,7 @@ export interface KafkaEventSourceOptions {
 export class KafkaEventSource implements EventSource {
   private consumer: Consumer | null = null;
 
-  private readonly chunkSize: number;
-  private readonly sessionTimeoutMs: number;
-  private readonly partitionsConsumedConcurrently: number;
-  private readonly fetchMb: number;
+  private readonly opts: Required<KafkaEventSourceOptions>;
 
   constructor(
     private readonly kafka: Kafka,
@@ -59,14 +56,16 @@ export class KafkaEventSource implements EventSource {
     private readonly logger: Logger,
     options: KafkaEventSourceOptions = {},
   ) {
-    this.chunkSize = options.chunkSize ?? DEFAULT_CHUNK_SIZE;
-    this.sessionTimeoutMs = options.sessionTimeoutMs ?? 30_000;
-    this.partitionsConsumedConcurrently = options.partitionsConsumedConcurrently ?? 8;
-    this.fetchMb = options.fetchMb ?? DEFAULT_FETCH_MB;
+    this.opts = {
+      chunkSize: options.chunkSize ?? DEFAULT_CHUNK_SIZE,
+      sessionTimeoutMs: options.sessionTimeoutMs ?? 30_000,
+      partitionsConsumedConcurrently: options.partitionsConsumedConcurrently ?? 8,
+      fetchMb: options.fetchMb ?? DEFAULT_FETCH_MB,
+    };
   }
 
   async start(handler: (messages: readonly LogMessage[]) => Promise<void>, onAssignment: (partitions: number[]) => void) {
-    const consumer = this.kafka.consumer(processorConsumerConfig(this.groupId, this.sessionTimeoutMs, this.fetchMb));
+    const consumer = this.kafka.consumer(processorConsumerConfig(this.groupId, this.opts.sessionTimeoutMs, this.opts.fetchMb));
     this.consumer = consumer;
     consumer.on(consumer.events.GROUP_JOIN, (e) => {
       const partitions = (e.payload.memberAssignment[this.topic] ?? []).slice().sort((a, b) => a - b);
@@ -81,11 +80,11 @@ export class KafkaEventSource implements EventSource {
     await consumer.run({
       autoCommit: true,
       eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: this.partitionsConsumedConcurrently,
+      partitionsConsumedConcurrently: this.opts.partitionsConsumedConcurrently,
       eachBatch: async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale }) => {
-        for (let i = 0; i < batch.messages.length; i += this.chunkSize) {
+        for (let i = 0; i < batch.messages.length; i += this.opts.chunkSize) {
           if (!isRunning() || isStale()) return;
-          const chunk = batch.messages.slice(i, i + this.chunkSize);
+          const chunk = batch.messages.slice(i, i + this.opts.chunkSize);
           await handler(
             chunk.map((m) => ({
               partition: batch.partition,
