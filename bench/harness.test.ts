@@ -101,6 +101,8 @@ function fixture(): BenchResults {
       ratio: 0.025,
       ratio_range: [0.02, 0.03],
       profile_areas: [{ area: 'GC', self_pct: 25.5 }],
+      first_batch_ms: 110,
+      baseline_first_batch_ms: 100,
       cpu: { wall_s: 5, processes: { 'bench process (code under test)': { cpu_s: 5, cores: 1 } } },
       scale_out: {
         events_per_s: { '1': 4000, '2': 6400 },
@@ -210,6 +212,8 @@ describe('markdown report', () => {
     expect(row('memory: Redis')).toContain('633 B');
     expect(row('memory: hashes')).toContain('✅ met');
     expect(row('time exit')).toContain('max 1.2 s late');
+    // The first fetch beside the baseline's whole run (20,000 events at 160,000/s: 125 ms).
+    expect(md).toContain('- pipeline first fetch (group assignment → first batch): processor 110 ms, baseline 100 ms of its 125 ms run (medians).');
   });
 
   it('puts the no-I/O floor server beside the baseline in the decide latency row', () => {

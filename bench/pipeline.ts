@@ -62,6 +62,12 @@ export interface PipelineBenchResult {
   /** Start → group assignment, ms (median), processor and baseline: not part of the rates above. */
   startup_ms: number;
   baseline_startup_ms: number;
+  /**
+   * Group assignment → first batch in hand, ms (median), processor and baseline: the first fetch (the
+   * broker's transfer and kafkajs decoding it), part of both rates. The raw loop's run is mostly this.
+   */
+  first_batch_ms: number;
+  baseline_first_batch_ms: number;
   /** I/O stages summed over handler calls of the last timed repetition, as % of handler time. */
   stages_pct: Record<string, number>;
   /** CPU per process during the last timed processor repetition. */
@@ -130,10 +136,11 @@ const STAGE_FUNCTIONS = [
 const PARTITIONS = 6;
 const DAY = 86_400_000;
 
-async function consumeOnly(kafka: Kafka, iso: Isolation, n: number): Promise<{ eps: number; startupMs: number }> {
+async function consumeOnly(kafka: Kafka, iso: Isolation, n: number): Promise<{ eps: number; startupMs: number; firstBatchMs: number }> {
   const consumer = kafka.consumer(processorConsumerConfig(iso.group('raw')));
   const t0 = performance.now();
   let joined = 0;
+  let first = 0;
   let count = 0;
   let resolveDone!: (t: number) => void;
   const done = new Promise<number>((r) => (resolveDone = r));
@@ -146,6 +153,7 @@ async function consumeOnly(kafka: Kafka, iso: Isolation, n: number): Promise<{ e
     await consumer.run({
       partitionsConsumedConcurrently: 3,
       eachBatch: async ({ batch }) => {
+        if (first === 0) first = performance.now();
         count += batch.messages.length;
         if (count >= n) resolveDone(performance.now());
       },
@@ -154,7 +162,7 @@ async function consumeOnly(kafka: Kafka, iso: Isolation, n: number): Promise<{ e
       throw new Error(`baseline consumed ${count} of ${n} messages within 120 s`);
     });
     const end = await Promise.race([done, timeout]);
-    return { eps: n / ((end - joined) / 1000), startupMs: joined - t0 };
+    return { eps: n / ((end - joined) / 1000), startupMs: joined - t0, firstBatchMs: first - joined };
   } finally {
     await consumer.disconnect();
   }
@@ -163,6 +171,7 @@ async function consumeOnly(kafka: Kafka, iso: Isolation, n: number): Promise<{ e
 interface ProcessorRun {
   eps: number;
   startupMs: number;
+  firstBatchMs: number;
   stages: StageTimes;
   cpu: CpuReport | null;
 }
@@ -180,7 +189,7 @@ async function processorRun(kafka: Kafka, iso: Isolation, n: number, rep: string
     await running.source.reached(n, 300_000);
     const cpu = meter === null ? null : (meter as () => CpuReport)();
     if (profile) await profile(true);
-    const { joinedAt, lastAt } = running.source;
+    const { joinedAt, firstAt, lastAt } = running.source;
     // The offsets of the last batch are committed right after the handler resolved.
     await withAdmin(kafka, (admin) =>
       until(async () => {
@@ -188,7 +197,7 @@ async function processorRun(kafka: Kafka, iso: Isolation, n: number, rep: string
         return p.committed >= p.high;
       }, 30_000, 'processor offsets committed up to the high watermark', 50),
     );
-    return { eps: n / ((lastAt - joinedAt) / 1000), startupMs: joinedAt - t0, stages: running.stages, cpu };
+    return { eps: n / ((lastAt - joinedAt) / 1000), startupMs: joinedAt - t0, firstBatchMs: firstAt - joinedAt, stages: running.stages, cpu };
   } finally {
     clearInterval(startMeter);
     await running.stop();
@@ -390,6 +399,8 @@ export async function runPipelineBench(opts: { quick: boolean }): Promise<Pipeli
       reps,
       startup_ms: Math.round(median(runs.a.map((r) => r.startupMs))),
       baseline_startup_ms: Math.round(median(runs.b.map((r) => r.startupMs))),
+      first_batch_ms: Math.round(median(runs.a.map((r) => r.firstBatchMs))),
+      baseline_first_batch_ms: Math.round(median(runs.b.map((r) => r.firstBatchMs))),
       stages_pct: stagesPct,
       cpu: last.cpu,
       cpu_us_per_event: cpuPerEvent(last.cpu, n),

@@ -72,6 +72,8 @@ class CountingSource implements EventSource {
   handled = 0;
   /** When the group assigned partitions (before the first fetch): rates run from here, fetches included. */
   joinedAt = 0;
+  /** When the handler got its first batch (the first fetch decoded). */
+  firstAt = 0;
   lastAt = 0;
   private waiters: { n: number; resolve: () => void }[] = [];
 
@@ -85,6 +87,7 @@ class CountingSource implements EventSource {
   start(handler: (messages: readonly LogMessage[]) => Promise<void>, onAssignment: (partitions: number[]) => void) {
     return this.inner.start(async (messages) => {
       const t0 = performance.now();
+      if (this.firstAt === 0) this.firstAt = t0;
       await handler(messages);
       const t1 = performance.now();
       const s = this.times['handler']!;

@@ -331,6 +331,16 @@ function details(r: BenchResults): string[] {
     }
     const cpu = p['cpu'] as { wall_s: number; processes: Record<string, { cores: number }> } | null | undefined;
     if (cpu) out.push(`- pipeline CPU (cores busy while processing): ${Object.entries(cpu.processes).map(([k, v]) => `${k} ${fmt(v.cores, 2)}`).join(', ')}.`);
+    const first = p['first_batch_ms'];
+    const baseFirst = p['baseline_first_batch_ms'];
+    if (typeof first === 'number' && typeof baseFirst === 'number') {
+      // Both rates include their first fetch; the baseline's whole run is little more than it.
+      const n = num(p, 'events') ?? 0;
+      const rawMs = (n / (num(p, 'baseline_events_per_s') || 1)) * 1000;
+      out.push(
+        `- pipeline first fetch (group assignment → first batch): processor ${fmt(first)} ms, baseline ${fmt(baseFirst)} ms of its ${fmt(rawMs)} ms run (medians).`,
+      );
+    }
   }
   const f = r.freshness;
   if (f && r.scenarios['freshness']?.status === 'ok') {
