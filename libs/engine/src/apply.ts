@@ -22,7 +22,7 @@ import { bucketIndex, oldestKeptBucket } from './window';
  * identify, group and alias have no event name (they update only first/last seen and, for identify,
  * profile properties).
  */
-export function eventNameOf(e: CdpEvent): string | null {
+export function eventNameOf(e: Pick<CdpEvent, 'type' | 'event'>): string | null {
   switch (e.type) {
     case 'track':
       return e.event;

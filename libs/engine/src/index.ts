@@ -55,6 +55,8 @@ export type { TimeInput } from './window';
 export { ANONYMOUS_IDS_CAP, DISTINCT_CAP, cloneProfile, emptyProfile } from './state';
 export type { NumericStats, ProfileState, PropertyState, SeriesState, UnitBuckets } from './state';
 
+export { needsEventBody } from './event-body';
+
 export { applyEvents, distinctHash, eventNameOf, eventTimeOf, eventViewOf, prunePlan } from './apply';
 
 export { DUE_HORIZON_MS, evaluateProfile, nextDueAt, retireProfile, segmentDueAt } from './evaluate';

@@ -61,6 +61,8 @@ export interface LogMessage {
   readonly value: Buffer | null;
   /** Broker/log append time, ms since epoch (as a string, like kafkajs). */
   readonly timestamp: string;
+  /** The record's `tinycdp-digest` header (`@tinycdp/events` DIGEST_HEADER), when it has one. */
+  readonly digest?: string;
 }
 
 /** "The live path applies `series` to events of `partition` from `offset` on; the backfill below it." */

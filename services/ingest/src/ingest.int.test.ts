@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Kafka, logLevel, type Admin, type Consumer, type KafkaMessage, type Producer } from 'kafkajs';
 import pino from 'pino';
 import { systemClock } from '@tinycdp/common';
-import type { CdpEvent } from '@tinycdp/events';
+import { DIGEST_HEADER, eventDigest, parseDigest, type CdpEvent } from '@tinycdp/events';
 import { startServer, staticKeyVerifier, type RunningServer } from '@tinycdp/http';
 import { BatchingProducer, PRODUCER_CONFIG } from '@tinycdp/kafka';
 import { createTopics, deleteTopics, getServices, isolatedGroupId, isolatedTopicPrefix, waitFor } from '@tinycdp/testkit';
@@ -77,6 +77,7 @@ describe('ingest → Kafka', () => {
     const events = received.map((m) => ({
       key: m.key?.toString(),
       contentType: m.headers?.['content-type']?.toString(),
+      digest: m.headers?.[DIGEST_HEADER]?.toString(),
       value: JSON.parse(m.value?.toString() ?? 'null') as CdpEvent,
     }));
     const byId = new Map(events.map((e) => [e.value.messageId, e]));
@@ -85,6 +86,11 @@ describe('ingest → Kafka', () => {
     expect(byId.get('m-alias')).toMatchObject({ key: 'u1', value: { type: 'alias', previousId: 'a1' } });
     const identify = events.find((e) => e.value.type === 'identify');
     expect(identify).toMatchObject({ key: 'u2', value: { userId: 'u2', traits: { plan: 'pro' } } });
+    // Track, page and screen events carry their digest (the processor may skip parsing the value).
+    for (const e of events) expect(e.digest).toBe(eventDigest(e.value) ?? undefined);
+    expect(parseDigest(byId.get('m-track')!.digest!)).toMatchObject({ type: 'track', messageId: 'm-track', userId: 'u1', event: 'Order Completed' });
+    expect(byId.get('m-page')!.digest).toBeDefined();
+    expect([identify!.digest, byId.get('m-alias')!.digest]).toEqual([undefined, undefined]);
     for (const e of events) {
       expect(Object.keys(e.value).sort()).toEqual(
         ['anonymousId', 'context', 'event', 'groupId', 'messageId', 'name', 'originalTimestamp', 'previousId', 'properties', 'receivedAt', 'sentAt', 'timestamp', 'traits', 'type', 'userId'],

@@ -12,6 +12,7 @@ import pino from 'pino';
 import { Registry } from 'prom-client';
 import { systemClock } from '@tinycdp/common';
 import { buildPlan, decodeProfile, profileView, type Definition } from '@tinycdp/engine';
+import { DIGEST_HEADER, eventDigest, normalizeMessage } from '@tinycdp/events';
 import { DEFAULT_TOPIC_SETTINGS, DefinitionsWriter, ensureTopics, topicNames, topicSpecs } from '@tinycdp/kafka';
 import { RedisProfileStore } from '@tinycdp/redis';
 import { deleteTopics, getServices, isolatedGroupId, isolatedRedisPrefix, isolatedTopicPrefix, waitFor } from '@tinycdp/testkit';
@@ -25,7 +26,10 @@ const redisPrefix = isolatedRedisPrefix();
 const kafka = new Kafka({ clientId: 'poison-int', brokers: services.kafkaBrokers, logLevel: logLevel.NOTHING });
 const redis = new Redis(services.redisUrl);
 const store = new RedisProfileStore(redis, redisPrefix);
-const defs: Definition[] = [{ kind: 'trait', key: 'buys', expression: 'events.purchase.count_30d', version: 1 }];
+const defs: Definition[] = [
+  { kind: 'trait', key: 'buys', expression: 'events.purchase.count_30d', version: 1 },
+  { kind: 'trait', key: 'spent', expression: 'events.checkout.sum(properties.amount, 30d)', version: 1 },
+];
 const { plan } = buildPlan(defs);
 
 let producer: Producer;
@@ -147,4 +151,28 @@ describe('poison messages on the events topic', () => {
       { timeoutMs: 30_000, message: 'the processor keeps going' },
     );
   }, 120_000);
+
+  it('a digest header stands for a value no definition reads into; otherwise the value decides', async () => {
+    const digestOf = (event: string, messageId: string) =>
+      eventDigest(normalizeMessage({ type: 'track', userId: 'digest-u', event, messageId, timestamp: new Date().toISOString() }, { receivedAt: Date.now(), newId: () => messageId }))!;
+    const messages = [
+      // `buys` counts purchases and reads nothing else of them: the digest is enough, the value is not parsed.
+      { key: 'digest-u', value: 'not JSON, never parsed', headers: { [DIGEST_HEADER]: digestOf('purchase', 'd-1') } },
+      // `spent` sums checkout amounts: the value is parsed, and this one is poison.
+      { key: 'digest-u', value: 'not JSON, parsed for its amount', headers: { [DIGEST_HEADER]: digestOf('checkout', 'd-2') } },
+      // Not a digest: the value decides (poison).
+      { key: 'digest-u', value: 'not JSON either', headers: { [DIGEST_HEADER]: 'garbage' } },
+      { key: 'digest-u', value: JSON.stringify({ type: 'track', userId: 'digest-u', event: 'purchase', messageId: 'd-3' }), headers: { [DIGEST_HEADER]: digestOf('purchase', 'd-3') } },
+    ];
+    await producer.send({ topic: topics.events, acks: -1, messages });
+    await waitFor(
+      async () => {
+        const p = (await store.load([{ id: 'digest-u' }])).get('digest-u');
+        return p !== undefined && p.rev > 0 && profileView(decodeProfile(p.fields, 'digest-u'), plan, Date.now()).trait('buys') === 2;
+      },
+      { timeoutMs: 30_000, intervalMs: 200, message: 'both digested purchases applied' },
+    );
+    await waitFor(() => dead.filter((d) => d.key === 'digest-u').length >= 2, { timeoutMs: 30_000, message: '2 DLQ records for digest-u' });
+    expect(dead.filter((d) => d.key === 'digest-u').map((d) => d.error)).toEqual([expect.stringMatching(/JSON/), expect.stringMatching(/JSON/)]);
+  }, 60_000);
 });

@@ -1,6 +1,7 @@
 import type { Admin } from 'kafkajs';
 import { AppError } from '@tinycdp/common';
 import type { BatchingProducer, ValueEncoder } from '@tinycdp/kafka';
+import { DIGEST_HEADER, eventDigest, type CdpEvent } from '@tinycdp/events';
 import type { EventSink, SinkRecord } from '../ports';
 
 const HEADERS = Object.freeze({ 'content-type': 'application/json' });
@@ -9,7 +10,9 @@ const HEADERS = Object.freeze({ 'content-type': 'application/json' });
  * EventSink over Kafka: one record per event on `topic` (`<prefix>events`), key `userId ?? anonymousId`,
  * value the CdpEvent as JSON, header `content-type: application/json` — or, with a schema registry
  * (`encoder`), the Confluent wire format (magic byte 0 + schema id + the same JSON) and headers
- * `content-type: application/vnd.confluent.wire+json`, `schema-id`. `append` resolves once the
+ * `content-type: application/vnd.confluent.wire+json`, `schema-id` — and, for track, page and screen
+ * events, `tinycdp-digest` (`@tinycdp/events` eventDigest: the processor skips parsing the value of an
+ * event no definition reads more of). `append` resolves once the
  * broker acked (acks = all) through the BatchingProducer, which coalesces concurrent requests.
  */
 export class KafkaSink implements EventSink {
@@ -32,13 +35,19 @@ export class KafkaSink implements EventSink {
   /** @throws AppError('unavailable', retriable) when Kafka did not acknowledge. */
   append(records: readonly SinkRecord[]): Promise<void> {
     const { encoder } = this.deps;
-    const headers = this.headers;
     return this.deps.producer.send(
       this.deps.topic,
-      encoder
-        ? records.map((r) => ({ key: r.key, value: encoder.encode(JSON.stringify(r.value)), headers }))
-        : records.map((r) => ({ key: r.key, value: JSON.stringify(r.value), headers })),
+      records.map((r) => {
+        const json = JSON.stringify(r.value);
+        return { key: r.key, value: encoder ? encoder.encode(json) : json, headers: this.headersOf(r.value) };
+      }),
     );
+  }
+
+  /** The topic's headers, with the event's digest (DIGEST_HEADER) when it has one. */
+  private headersOf(e: CdpEvent): Readonly<Record<string, string>> {
+    const digest = eventDigest(e);
+    return digest === null ? this.headers : { ...this.headers, [DIGEST_HEADER]: digest };
   }
 
   async ping(): Promise<void> {

@@ -1,6 +1,7 @@
-import type { Admin, Consumer, Kafka, Producer } from 'kafkajs';
+import type { Admin, Consumer, Kafka, KafkaMessage, Producer } from 'kafkajs';
 import type { Logger } from 'pino';
 import { DEFAULT_FETCH_MB, DefinitionsReader, processorConsumerConfig, sendRecords } from '@tinycdp/kafka';
+import { DIGEST_HEADER } from '@tinycdp/events';
 import type { DefinitionSource, EventSource, LagReport, LogMessage, OutRecord, RecordSink } from '../ports';
 
 /**
@@ -17,6 +18,16 @@ export function kafkaSink(producer: Producer, topic: string): RecordSink {
       );
     },
   };
+}
+
+/** A kafkajs record as the pipeline reads it (with its digest header as text, when it has one). */
+function logMessage(partition: number, m: KafkaMessage): LogMessage {
+  const key = m.key === null ? null : m.key.toString('utf8');
+  const h = m.headers?.[DIGEST_HEADER];
+  const digest = Array.isArray(h) ? h[0] : h;
+  return digest === undefined
+    ? { partition, offset: m.offset, key, value: m.value, timestamp: m.timestamp }
+    : { partition, offset: m.offset, key, value: m.value, timestamp: m.timestamp, digest: digest.toString() };
 }
 
 /** Events per handler call (one Redis load and one write per touched profile per call). */
@@ -85,15 +96,7 @@ export class KafkaEventSource implements EventSource {
         for (let i = 0; i < batch.messages.length; i += this.opts.chunkSize) {
           if (!isRunning() || isStale()) return;
           const chunk = batch.messages.slice(i, i + this.opts.chunkSize);
-          await handler(
-            chunk.map((m) => ({
-              partition: batch.partition,
-              offset: m.offset,
-              key: m.key === null ? null : m.key.toString('utf8'),
-              value: m.value,
-              timestamp: m.timestamp,
-            })),
-          );
+          await handler(chunk.map((m) => logMessage(batch.partition, m)));
           resolveOffset(chunk[chunk.length - 1]!.offset);
           await commitOffsetsIfNecessary();
           await heartbeat();

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { AppError } from '@tinycdp/common';
-import { decodeMessage, decodeMessageSyncWhenPossible, decodeMessageWith } from './decode';
+import { buildPlan } from '@tinycdp/engine';
+import { eventDigest, normalizeMessage } from '@tinycdp/events';
+import { decodeDigest, decodeMessage, decodeMessageSyncWhenPossible, decodeMessageWith } from './decode';
 import type { LogMessage } from '../ports';
 
 const msg = (value: Buffer | string): LogMessage => ({
@@ -76,5 +78,34 @@ describe('decodeMessageSyncWhenPossible', () => {
         throw new AppError('validation_failed', 'unknown schema id 3');
       }),
     ).toEqual({ kind: 'dlq', reason: 'unknown schema id 3' });
+  });
+});
+
+describe('decodeDigest', () => {
+  const plan = buildPlan([
+    { kind: 'segment', key: 'active', rule: 'events.app_open.count_7d >= 1', version: 1 },
+    { kind: 'segment', key: 'big', rule: 'events.purchase.sum(properties.amount, 30d) >= 100', version: 1 },
+  ]).plan;
+  const event = (name: string) =>
+    normalizeMessage({ type: 'track', messageId: `m-${name}`, userId: 'u1', event: name, properties: { amount: 5 }, timestamp: '2023-11-14T22:00:00.000Z' }, {
+      receivedAt: 1700000000000,
+      newId: () => 'unused',
+    });
+  const withDigest = (value: string, name: string): LogMessage => ({ ...msg(value), digest: eventDigest(event(name))! });
+
+  it('takes an event no rule looks into from its digest, without parsing the value', () => {
+    const r = decodeDigest(withDigest('not json at all', 'app_open'), plan, 0);
+    expect(r).toEqual({ kind: 'ok', event: { ...event('app_open'), properties: {} } });
+    // … which is the value's own event but for the body no rule reads.
+    const whole = decodeMessage(withDigest(JSON.stringify(event('app_open')), 'app_open'), 't', 0);
+    expect(whole).toEqual({ kind: 'ok', event: event('app_open') });
+  });
+
+  it('leaves the value to decide when a rule reads the body, the digest is bad, or there is none', () => {
+    expect(decodeDigest(withDigest('not json', 'purchase'), plan, 0)).toBeNull(); // sum(properties.amount)
+    expect(decodeMessage(withDigest('not json', 'purchase'), 't', 0).kind).toBe('dlq');
+    expect(decodeDigest({ ...msg('{}'), digest: 'garbage' }, plan, 0)).toBeNull();
+    expect(decodeDigest(msg(track), plan, 0)).toBeNull();
+    expect(decodeDigest({ ...withDigest('x', 'app_open'), value: Buffer.alloc(0) }, plan, 0)).toBeNull(); // empty value: DLQ as ever
   });
 });

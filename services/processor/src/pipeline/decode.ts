@@ -1,5 +1,6 @@
 import { isAppError } from '@tinycdp/common';
-import { normalizeMessage, validateMessage, type CdpEvent } from '@tinycdp/events';
+import { needsEventBody, type Plan } from '@tinycdp/engine';
+import { digestEvent, normalizeMessage, parseDigest, validateMessage, type CdpEvent } from '@tinycdp/events';
 import type { LogMessage } from '../ports';
 
 /** Per-message outcome: a value, never an exception (PostHog ingestion style). */
@@ -81,6 +82,18 @@ export function decodeMessageSyncWhenPossible(
   return toEvent(input, m, topic, now);
 }
 
+/**
+ * The event of a record from its digest header alone, when the digest is valid and `plan` reads nothing
+ * else of such an event (`needsEventBody`): the value is not parsed. Null otherwise (decode the value).
+ * The same event the value gives, but with empty properties, traits and context — which `plan` does not read.
+ */
+export function decodeDigest(m: LogMessage, plan: Plan, now: number): DecodeResult | null {
+  if (m.digest === undefined || checkSize(m) !== null) return null;
+  const d = parseDigest(m.digest);
+  if (d === null || needsEventBody(plan, d.type, d.event)) return null;
+  return { kind: 'ok', event: digestEvent(d, receivedAtOf(m, now)) };
+}
+
 function isPromiseLike(v: unknown): v is PromiseLike<unknown> {
   return typeof v === 'object' && v !== null && typeof (v as { then?: unknown }).then === 'function';
 }
@@ -109,13 +122,18 @@ function toEvent(input: unknown, m: LogMessage, topic: string, now: number): Dec
   if (!v.ok) {
     return { kind: 'dlq', reason: `invalid message: ${v.errors.map((e) => `${e.path}: ${e.message}`).join('; ')}` };
   }
-  const receivedAt = Number(m.timestamp);
   const event = normalizeMessage(v.message, {
-    receivedAt: Number.isFinite(receivedAt) && receivedAt > 0 ? receivedAt : now,
+    receivedAt: receivedAtOf(m, now),
     // A closure only for messages without an id (creating one per message shows in profiles).
     newId: v.message.messageId === undefined ? () => positionId(topic, m) : hasOwnId,
   });
   return { kind: 'ok', event };
+}
+
+/** When the event was received: the record's log time (the processor's clock for a record without one). */
+function receivedAtOf(m: LogMessage, now: number): number {
+  const t = Number(m.timestamp);
+  return Number.isFinite(t) && t > 0 ? t : now;
 }
 
 /** The deterministic id of a message without `messageId`: its log position. */

@@ -3,7 +3,7 @@ import type { CdpEvent } from '@tinycdp/events';
 import type { LogMessage, OutRecord, ProfileRepository, RecordSink } from '../ports';
 import type { LiveFences } from '../rollout/live-fences';
 import { skipsFor } from '../rollout/live-fences';
-import { decodeMessageSyncWhenPossible, type ValueDecoder } from './decode';
+import { decodeDigest, decodeMessageSyncWhenPossible, type ValueDecoder } from './decode';
 import { updateProfiles, type ProfileWork, type UpdateDeps, type UpdateStats } from './update-profiles';
 
 export interface BatchDeps extends UpdateDeps {
@@ -36,8 +36,10 @@ export async function processBatch(deps: BatchDeps, messages: readonly LogMessag
   const partitions: number[] = [];
   const offsets: number[] = [];
   const first = new Map<number, number>();
+  // One plan for the whole batch (decoding reads it too), with its fences resolved before anything is applied.
+  const plan = deps.plan();
   for (const m of messages) {
-    const d = decodeMessageSyncWhenPossible(m, deps.topic, now, deps.decodeValue);
+    const d = decodeDigest(m, plan, now) ?? decodeMessageSyncWhenPossible(m, deps.topic, now, deps.decodeValue);
     const r = d instanceof Promise ? await d : d;
     if (r.kind === 'ok') {
       const offset = Number(m.offset);
@@ -63,8 +65,6 @@ export async function processBatch(deps: BatchDeps, messages: readonly LogMessag
   }
   if (dead.length > 0) deps.logger.warn({ count: dead.length, first: dead[0]!.headers }, 'events_dead_lettered');
 
-  // One plan for the whole batch, with its fences resolved before anything is applied.
-  const plan = deps.plan();
   const fences = new Map<number, Map<string, number>>();
   let fenced = false;
   if (deps.fences && plan.series.length > 0) {

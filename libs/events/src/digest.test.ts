@@ -1,0 +1,65 @@
+import { describe, expect, it } from 'vitest';
+import { DIGEST_HEADER, digestEvent, eventDigest, parseDigest } from './digest';
+import { normalizeMessage } from './normalize';
+import { LIMITS } from './limits';
+import type { RawMessage } from './message';
+
+const receivedAt = Date.UTC(2026, 10, 26, 6, 0, 0, 250);
+const norm = (raw: RawMessage) => normalizeMessage(raw, { receivedAt, newId: () => 'generated' });
+const track = norm({ type: 'track', messageId: 'm-1', userId: 'u1', anonymousId: 'a1', event: 'app_open', properties: { x: 1 }, context: { ip: '1' }, timestamp: '2026-11-25T10:00:00.123Z' });
+const SEP = '\x1f';
+
+describe('event digest', () => {
+  it('is the header tinycdp-digest: version, type, ids, name and time separated by U+001F', () => {
+    expect(DIGEST_HEADER).toBe('tinycdp-digest');
+    expect(eventDigest(track)).toBe(['1', 'track', 'm-1', 'u1', 'a1', 'app_open', '2026-11-25T10:00:00.123Z'].join(SEP));
+    expect(eventDigest(norm({ type: 'page', messageId: 'm-2', anonymousId: 'a1', name: 'Home', timestamp: '2026-11-25T10:00:00.000Z' }))).toBe(
+      ['1', 'page', 'm-2', '', 'a1', '', '2026-11-25T10:00:00.000Z'].join(SEP),
+    );
+  });
+
+  it('is not written for identify, alias and group, nor when a field holds the separator', () => {
+    expect(eventDigest(norm({ type: 'identify', messageId: 'm', userId: 'u1', traits: { plan: 'pro' } }))).toBeNull();
+    expect(eventDigest(norm({ type: 'alias', messageId: 'm', userId: 'u1', previousId: 'a1' }))).toBeNull();
+    expect(eventDigest(norm({ type: 'group', messageId: 'm', userId: 'u1', groupId: 'g' }))).toBeNull();
+    expect(eventDigest(norm({ type: 'track', messageId: `m${SEP}x`, userId: 'u1', event: 'e' }))).toBeNull();
+    expect(eventDigest(norm({ type: 'track', messageId: 'm', userId: 'u1', event: `e${SEP}` }))).toBeNull();
+  });
+
+  it('round-trips, and the digest event is the normalized value without its body', () => {
+    const d = parseDigest(eventDigest(track)!);
+    expect(d).toEqual({ type: 'track', messageId: 'm-1', userId: 'u1', anonymousId: 'a1', event: 'app_open', timestamp: '2026-11-25T10:00:00.123Z' });
+    expect(digestEvent(d!, receivedAt)).toEqual({ ...track, properties: {}, context: {} });
+    // The same timestamp rule as normalization: too far ahead of receipt → the receipt time.
+    const future = norm({ type: 'screen', messageId: 'm', userId: 'u1', name: 'S', timestamp: new Date(receivedAt + LIMITS.maxFutureSkewMs + 1).toISOString() });
+    expect(future.timestamp).toBe(future.receivedAt);
+    expect(digestEvent(parseDigest(eventDigest(future)!)!, receivedAt)).toEqual({ ...future, name: null });
+    const now = norm({ type: 'page', messageId: 'm', userId: 'u1', timestamp: new Date(receivedAt).toISOString() });
+    expect(digestEvent(parseDigest(eventDigest(now)!)!, receivedAt)).toEqual(now);
+  });
+
+  it.each([
+    ['another version', ['2', 'track', 'm', 'u', '', 'e', '2026-11-25T10:00:00.000Z']],
+    ['a field short', ['1', 'track', 'm', 'u', '', 'e']],
+    ['a field more', ['1', 'track', 'm', 'u', '', 'e', '2026-11-25T10:00:00.000Z', '']],
+    ['identify', ['1', 'identify', 'm', 'u', '', '', '2026-11-25T10:00:00.000Z']],
+    ['an unknown type', ['1', 'click', 'm', 'u', '', 'e', '2026-11-25T10:00:00.000Z']],
+    ['no messageId', ['1', 'track', '', 'u', '', 'e', '2026-11-25T10:00:00.000Z']],
+    ['a messageId too long', ['1', 'track', 'm'.repeat(LIMITS.maxIdLength + 1), 'u', '', 'e', '2026-11-25T10:00:00.000Z']],
+    ['no id at all', ['1', 'track', 'm', '', '', 'e', '2026-11-25T10:00:00.000Z']],
+    ['a placeholder userId', ['1', 'track', 'm', 'undefined', '', 'e', '2026-11-25T10:00:00.000Z']],
+    ['a userId too long', ['1', 'track', 'm', 'u'.repeat(LIMITS.maxIdLength + 1), '', 'e', '2026-11-25T10:00:00.000Z']],
+    ['a track without its name', ['1', 'track', 'm', 'u', '', '', '2026-11-25T10:00:00.000Z']],
+    ['a name too long', ['1', 'track', 'm', 'u', '', 'e'.repeat(LIMITS.maxEventNameLength + 1), '2026-11-25T10:00:00.000Z']],
+    ['a page with a name', ['1', 'page', 'm', 'u', '', 'e', '2026-11-25T10:00:00.000Z']],
+    ['a time not canonical', ['1', 'track', 'm', 'u', '', 'e', '2026-11-25T10:00:00Z']],
+    ['a time that is not one', ['1', 'track', 'm', 'u', '', 'e', '2026-02-30T10:00:00.000Z']],
+  ])('is refused (the value decides) with %s', (_, fields) => {
+    expect(parseDigest(fields.join(SEP))).toBeNull();
+  });
+
+  it('is refused when it is not a digest at all', () => {
+    expect(parseDigest('')).toBeNull();
+    expect(parseDigest('[1,"track","m","u",null,"e","2026-11-25T10:00:00.000Z"]')).toBeNull();
+  });
+});
