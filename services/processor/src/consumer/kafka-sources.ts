@@ -20,14 +20,31 @@ export function kafkaSink(producer: Producer, topic: string): RecordSink {
   };
 }
 
-/** A kafkajs record as the pipeline reads it (with its digest header as text, when it has one). */
-function logMessage(partition: number, m: KafkaMessage): LogMessage {
-  const key = m.key === null ? null : m.key.toString('utf8');
-  const h = m.headers?.[DIGEST_HEADER];
-  const digest = Array.isArray(h) ? h[0] : h;
-  return digest === undefined
-    ? { partition, offset: m.offset, key, value: m.value, timestamp: m.timestamp }
-    : { partition, offset: m.offset, key, value: m.value, timestamp: m.timestamp, digest: digest.toString() };
+/**
+ * A kafkajs record as the pipeline reads it, without copying it: the key is decoded on use (only
+ * dead-lettered records need it), the digest header once.
+ */
+class KafkaLogMessage implements LogMessage {
+  readonly offset: string;
+  readonly value: Buffer | null;
+  readonly timestamp: string;
+  readonly digest: string | undefined;
+
+  constructor(
+    readonly partition: number,
+    private readonly record: KafkaMessage,
+  ) {
+    this.offset = record.offset;
+    this.value = record.value;
+    this.timestamp = record.timestamp;
+    const h = record.headers?.[DIGEST_HEADER];
+    const digest = Array.isArray(h) ? h[0] : h;
+    this.digest = digest === undefined ? undefined : digest.toString();
+  }
+
+  get key(): string | null {
+    return this.record.key === null ? null : this.record.key.toString('utf8');
+  }
 }
 
 /** Events per handler call (one Redis load and one write per touched profile per call). */
@@ -96,7 +113,7 @@ export class KafkaEventSource implements EventSource {
         for (let i = 0; i < batch.messages.length; i += this.opts.chunkSize) {
           if (!isRunning() || isStale()) return;
           const chunk = batch.messages.slice(i, i + this.opts.chunkSize);
-          await handler(chunk.map((m) => logMessage(batch.partition, m)));
+          await handler(chunk.map((m) => new KafkaLogMessage(batch.partition, m)));
           resolveOffset(chunk[chunk.length - 1]!.offset);
           await commitOffsetsIfNecessary();
           await heartbeat();
