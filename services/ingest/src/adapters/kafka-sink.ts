@@ -11,9 +11,9 @@ const HEADERS = Object.freeze({ 'content-type': 'application/json' });
  * value the CdpEvent as JSON, header `content-type: application/json` — or, with a schema registry
  * (`encoder`), the Confluent wire format (magic byte 0 + schema id + the same JSON) and headers
  * `content-type: application/vnd.confluent.wire+json`, `schema-id` — and, for track, page and screen
- * events, `tinycdp-digest` (`@tinycdp/events` eventDigest: the processor skips parsing the value of an
- * event no definition reads more of). `append` resolves once the
- * broker acked (acks = all) through the BatchingProducer, which coalesces concurrent requests.
+ * events, `tinycdp-digest` (`@tinycdp/events` eventDigest: the processor does not parse the value of an
+ * event no definition reads more of). `append` resolves once the broker acked (acks = all) through the
+ * BatchingProducer, which coalesces concurrent requests.
  */
 export class KafkaSink implements EventSink {
   private readonly headers: Readonly<Record<string, string>>;
