@@ -3,6 +3,7 @@ import { DIGEST_HEADER, digestEvent, eventDigest, parseDigest } from './digest';
 import { normalizeMessage } from './normalize';
 import { LIMITS } from './limits';
 import type { RawMessage } from './message';
+import type { CdpEvent } from './types';
 
 const receivedAt = Date.UTC(2026, 10, 26, 6, 0, 0, 250);
 const norm = (raw: RawMessage) => normalizeMessage(raw, { receivedAt, newId: () => 'generated' });
@@ -24,6 +25,9 @@ describe('event digest', () => {
     expect(eventDigest(norm({ type: 'group', messageId: 'm', userId: 'u1', groupId: 'g' }))).toBeNull();
     expect(eventDigest(norm({ type: 'track', messageId: `m${SEP}x`, userId: 'u1', event: 'e' }))).toBeNull();
     expect(eventDigest(norm({ type: 'track', messageId: 'm', userId: 'u1', event: `e${SEP}` }))).toBeNull();
+    // An event that skipped normalization (no timestamp, no messageId): no digest, no throw.
+    expect(eventDigest({ type: 'track', userId: 'u1', event: 'e', messageId: 'm' } as unknown as CdpEvent)).toBeNull();
+    expect(eventDigest({ type: 'page', userId: 'u1', timestamp: '2026-11-25T10:00:00.000Z' } as unknown as CdpEvent)).toBeNull();
   });
 
   it('round-trips, and the digest event is the normalized value without its body', () => {

@@ -35,13 +35,14 @@ const EMPTY: { readonly [key: string]: unknown } = Object.freeze({});
 /**
  * The digest text of a normalized event — `1␟type␟messageId␟userId␟anonymousId␟event␟timestamp` (␟ is
  * U+001F, an absent id or name is empty) — or null for an event a digest does not stand for (identify,
- * alias, group, a non-canonical timestamp, a field containing U+001F).
+ * alias, group, a non-canonical timestamp, a field that is missing or contains U+001F).
  */
 export function eventDigest(e: CdpEvent): string | null {
   if (e.type !== 'track' && e.type !== 'page' && e.type !== 'screen') return null;
+  const fields: unknown[] = [e.type, e.messageId, e.userId ?? '', e.anonymousId ?? '', e.type === 'track' ? (e.event ?? '') : '', e.timestamp];
+  // (Not every caller's event went through normalizeMessage: a field that is not a string means no digest.)
+  for (const f of fields) if (typeof f !== 'string' || f.includes(SEP)) return null;
   if (Number.isNaN(parseCanonicalIso(e.timestamp))) return null;
-  const fields = [e.type, e.messageId, e.userId ?? '', e.anonymousId ?? '', e.type === 'track' ? (e.event ?? '') : '', e.timestamp];
-  for (const f of fields) if (f.includes(SEP)) return null;
   return `${VERSION}${SEP}${fields.join(SEP)}`;
 }
 
