@@ -15,10 +15,10 @@ export const DEFAULT_FETCH_MB = 48;
  * - maxBytes `fetchMb` MiB per fetch (default 48; the Java consumer's fetch.max.bytes is 50 MB),
  *   maxBytesPerPartition a third of it (16 MB by default): only a backlog fills them. The processor's
  *   cost is mostly per profile per batch (one load and one compare-and-set write per touched profile),
- *   so catching up with large batches writes each profile once per many events. Measured (bench/pipeline.ts, 100k events, 2,000 users, 6 partitions, timed
- *   from the group assignment, fetches included): 1 MB → 26k events/s at 36 µs CPU per event (an older
- *   run), 4 MB / 10 MB → 44–45k events/s at 23.5 µs, 8 MB / 32 MB → 52k at 20 µs, 16 MB / 48 MB → 57–59k
- *   at 19 µs. The price is memory while catching up: a processor process peaked at ~500–560 MB RSS
+ *   so catching up with large batches writes each profile once per many events. Measured
+ *   (bench/pipeline.ts, 100k events, 2,000 users, 6 partitions, timed from the group assignment,
+ *   fetches included): 1 MB → 26k events/s at 36 µs CPU per event (an older run), 4 MB / 10 MB → 44–45k
+ *   events/s at 23.5 µs, 8 MB / 32 MB → 52k at 20 µs, 16 MB / 48 MB → 57–59k at 19 µs. The price is memory while catching up: a processor process peaked at ~500–560 MB RSS
  *   against ~425–435 MB with 4 MB / 10 MB (same bench). TINYCDP_FETCH_MB lowers it where memory is tight.
  * - allowAutoTopicCreation false: topics are created by ensureTopics with explicit settings.
  */

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DEFAULT_FETCH_MB } from '@tinycdp/kafka';
 
 /** Processor configuration: parsed once at start-up; every problem reported at once; frozen. */
 const schema = z.object({
@@ -18,7 +19,7 @@ const schema = z.object({
    * Most MiB one fetch of the events topic reads (a partition up to a third of it). Larger fetches write
    * each profile once per more events while catching up a backlog; smaller ones bound the memory then.
    */
-  TINYCDP_FETCH_MB: z.coerce.number().int().min(1).max(512).default(48),
+  TINYCDP_FETCH_MB: z.coerce.number().int().min(1).max(512).default(DEFAULT_FETCH_MB),
   /** Events read from the log per backfill chunk (one checkpoint per chunk). */
   TINYCDP_BACKFILL_CHUNK: z.coerce.number().int().min(10).max(100_000).default(2000),
   /** Profiles re-evaluated per rollout batch (one checkpoint per batch). */

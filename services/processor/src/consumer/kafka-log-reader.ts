@@ -3,6 +3,7 @@ import type { Batch, Consumer, Kafka } from 'kafkajs';
 import type { Logger } from 'pino';
 import { AppError } from '@tinycdp/common';
 import type { EventLogReader, LogMessage } from '../ports';
+import { KafkaLogMessage } from './kafka-log-message';
 
 interface ReadRequest {
   readonly partition: number;
@@ -102,13 +103,7 @@ export class KafkaEventLogReader implements EventLogReader {
     const out: LogMessage[] = [];
     for (const m of batch.messages) {
       if (Number(m.offset) < r.from) continue;
-      out.push({
-        partition: batch.partition,
-        offset: m.offset,
-        key: m.key === null ? null : m.key.toString('utf8'),
-        value: m.value,
-        timestamp: m.timestamp,
-      });
+      out.push(new KafkaLogMessage(batch.partition, m));
       if (out.length >= r.max) break;
     }
     if (out.length === 0) return;

@@ -1,8 +1,8 @@
-import type { Admin, Consumer, Kafka, KafkaMessage, Producer } from 'kafkajs';
+import type { Admin, Consumer, Kafka, Producer } from 'kafkajs';
 import type { Logger } from 'pino';
 import { DEFAULT_FETCH_MB, DefinitionsReader, processorConsumerConfig, sendRecords } from '@tinycdp/kafka';
-import { DIGEST_HEADER } from '@tinycdp/events';
 import type { DefinitionSource, EventSource, LagReport, LogMessage, OutRecord, RecordSink } from '../ports';
+import { KafkaLogMessage } from './kafka-log-message';
 
 /**
  * A topic sink over a kafkajs producer: resolves once all in-sync replicas acked. Large calls go out as
@@ -18,33 +18,6 @@ export function kafkaSink(producer: Producer, topic: string): RecordSink {
       );
     },
   };
-}
-
-/**
- * A kafkajs record as the pipeline reads it, without copying it: the key is decoded on use (only
- * dead-lettered records need it), the digest header once.
- */
-class KafkaLogMessage implements LogMessage {
-  readonly offset: string;
-  readonly value: Buffer | null;
-  readonly timestamp: string;
-  readonly digest: string | undefined;
-
-  constructor(
-    readonly partition: number,
-    private readonly record: KafkaMessage,
-  ) {
-    this.offset = record.offset;
-    this.value = record.value;
-    this.timestamp = record.timestamp;
-    const h = record.headers?.[DIGEST_HEADER];
-    const digest = Array.isArray(h) ? h[0] : h;
-    this.digest = digest === undefined ? undefined : digest.toString();
-  }
-
-  get key(): string | null {
-    return this.record.key === null ? null : this.record.key.toString('utf8');
-  }
 }
 
 /** Events per handler call (one Redis load and one write per touched profile per call). */
