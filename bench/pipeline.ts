@@ -136,7 +136,7 @@ const STAGE_FUNCTIONS = [
 const PARTITIONS = 6;
 const DAY = 86_400_000;
 
-async function consumeOnly(kafka: Kafka, iso: Isolation, n: number): Promise<{ eps: number; startupMs: number; firstBatchMs: number }> {
+export async function consumeOnly(kafka: Kafka, iso: Isolation, n: number): Promise<{ eps: number; startupMs: number; firstBatchMs: number }> {
   const consumer = kafka.consumer(processorConsumerConfig(iso.group('raw')));
   const t0 = performance.now();
   let joined = 0;
@@ -168,7 +168,9 @@ async function consumeOnly(kafka: Kafka, iso: Isolation, n: number): Promise<{ e
   }
 }
 
-interface ProcessorRun {
+export interface ProcessorRun {
+  spanMs: number;
+  calls: { start: number; end: number; messages: number }[];
   eps: number;
   startupMs: number;
   firstBatchMs: number;
@@ -176,7 +178,7 @@ interface ProcessorRun {
   cpu: CpuReport | null;
 }
 
-async function processorRun(kafka: Kafka, iso: Isolation, n: number, rep: string, redis: Redis, profile?: (stop: boolean) => Promise<void>): Promise<ProcessorRun> {
+export async function processorRun(kafka: Kafka, iso: Isolation, n: number, rep: string, redis: Redis, profile?: (stop: boolean) => Promise<void>): Promise<ProcessorRun> {
   const redisPrefix = `${iso.redisPrefix}${rep}:`;
   const t0 = performance.now();
   if (profile) await profile(false);
@@ -197,7 +199,7 @@ async function processorRun(kafka: Kafka, iso: Isolation, n: number, rep: string
         return p.committed >= p.high;
       }, 30_000, 'processor offsets committed up to the high watermark', 50),
     );
-    return { eps: n / ((lastAt - joinedAt) / 1000), startupMs: joinedAt - t0, firstBatchMs: firstAt - joinedAt, stages: running.stages, cpu };
+    return { spanMs: lastAt - firstAt, calls: running.source.calls, eps: n / ((lastAt - joinedAt) / 1000), startupMs: joinedAt - t0, firstBatchMs: firstAt - joinedAt, stages: running.stages, cpu };
   } finally {
     clearInterval(startMeter);
     await running.stop();
@@ -206,7 +208,7 @@ async function processorRun(kafka: Kafka, iso: Isolation, n: number, rep: string
 }
 
 /** Writes the events into `topic` the way clients do: POST /v1/batch to the real ingest gateway (untimed). */
-async function throughIngest(kafka: Kafka, topic: string, messages: readonly { value: Record<string, unknown> }[]): Promise<void> {
+export async function throughIngest(kafka: Kafka, topic: string, messages: readonly { value: Record<string, unknown> }[]): Promise<void> {
   const ingest = await startIngest(kafka, topic);
   try {
     await postBatches(ingest, messages.map((m) => m.value));

@@ -17,7 +17,7 @@
 import { spawnSync } from 'node:child_process';
 import { Redis } from 'ioredis';
 import type { Kafka, Producer } from 'kafkajs';
-import { SchemaRegistryRest, connectSchemaRegistry, wireEncoder, wireRecordSink, type TopicSchemaRegistry, type ValueEncoder } from '@tinycdp/kafka';
+import { SchemaRegistryRest, connectSchemaRegistry, wireEncoder, wireRecordSink, type RecordProducer, type TopicSchemaRegistry, type ValueEncoder } from '@tinycdp/kafka';
 import eventsSchema from '../schemas/events.value.schema.json' with { type: 'json' };
 import { decodeMessageWith } from '../services/processor/src/pipeline/decode';
 import type { LogMessage } from '../services/processor/src/ports';
@@ -143,7 +143,7 @@ async function processorRun(kafka: Kafka, setup: Setup, n: number, rep: string, 
     ...(schemas
       ? {
           decodeValue: schemas.decodeValue,
-          changesSink: (producer: Producer) => wireRecordSink(producer, setup.iso.topics.segmentChanges, schemas.encoder('segmentChanges')),
+          changesSink: (producer: RecordProducer) => wireRecordSink(producer, setup.iso.topics.segmentChanges, schemas.encoder('segmentChanges')),
         }
       : {}),
   });

@@ -11,12 +11,13 @@ import pino from 'pino';
 import { Registry } from 'prom-client';
 import { systemClock } from '@tinycdp/common';
 import type { Definition } from '@tinycdp/engine';
-import { DefinitionsWriter } from '@tinycdp/kafka';
+import { DefinitionsWriter, type RecordProducer } from '@tinycdp/kafka';
 import { RedisDefinitionCache, RedisProfileStore } from '@tinycdp/redis';
 import { createProcessor, type Processor } from '../../services/processor/src/app';
 import { KafkaDefinitionSource, KafkaEventSource, kafkaSink } from '../../services/processor/src/consumer/kafka-sources';
 import type { EventSource, LogMessage, ProfileRepository, RecordSink } from '../../services/processor/src/ports';
-import { REDIS_URL, type Isolation } from './stack';
+import { KAFKA_BROKERS, REDIS_URL, type Isolation } from './stack';
+import { ThreadedKafkaEventSource } from '../../services/processor/src/consumer/threaded-kafka-source';
 
 /** The seed definitions of issue 8 (traits, segments, one flag). */
 export function seedDefinitions(): Definition[] {
@@ -75,6 +76,8 @@ class CountingSource implements EventSource {
   /** When the handler got its first batch (the first fetch decoded). */
   firstAt = 0;
   lastAt = 0;
+  /** Every handler call: start and end (ms since the group assignment) and its size. */
+  readonly calls: { start: number; end: number; messages: number }[] = [];
   private waiters: { n: number; resolve: () => void }[] = [];
 
   constructor(
@@ -95,6 +98,7 @@ class CountingSource implements EventSource {
       s.calls++;
       this.handled += messages.length;
       this.lastAt = t1;
+      this.calls.push({ start: t0 - this.joinedAt, end: t1 - this.joinedAt, messages: messages.length });
       this.waiters = this.waiters.filter((w) => {
         if (this.handled < w.n) return true;
         w.resolve();
@@ -155,8 +159,10 @@ export async function startProcessor(opts: {
   scheduleIntervalMs?: number;
   /** Event value decoder (schema registry wire format); default plain JSON. */
   decodeValue?: (value: Buffer) => unknown;
+  /** Fetch on a thread of its own (ThreadedKafkaEventSource), as main.ts does by default; false: KafkaEventSource. */
+  fetchThread?: boolean;
   /** Segment-changes sink over the processor's producer; default plain JSON (kafkaSink). */
-  changesSink?: (producer: Producer) => RecordSink;
+  changesSink?: (producer: RecordProducer) => RecordSink;
 }): Promise<RunningProcessor> {
   const { kafka, iso } = opts;
   const prefix = opts.redisPrefix ?? iso.redisPrefix;
@@ -174,8 +180,20 @@ export async function startProcessor(opts: {
     'redis',
     stages,
   );
-  const changes = timed<RecordSink>(opts.changesSink?.(producer) ?? kafkaSink(producer, iso.topics.segmentChanges), ['send'], 'kafka.changes', stages);
-  const source = new CountingSource(new KafkaEventSource(kafka, iso.topics.events, groupId, logger), stages);
+  const threaded =
+    (opts.fetchThread ?? true)
+      ? new ThreadedKafkaEventSource(kafka, { clientId: 'bench-processor', brokers: [...KAFKA_BROKERS] }, iso.topics.events, groupId, logger)
+      : null;
+  // As main.ts: with the Kafka thread, segment changes are produced there.
+  const changesProducer = threaded?.producer ?? producer;
+  const changes = timed<RecordSink>(
+    opts.changesSink?.(changesProducer) ?? kafkaSink(changesProducer, iso.topics.segmentChanges),
+    ['send'],
+    'kafka.changes',
+    stages,
+  );
+  const inner = threaded ?? new KafkaEventSource(kafka, iso.topics.events, groupId, logger);
+  const source = new CountingSource(inner, stages);
   const processor = createProcessor({
     events: source,
     definitions: new KafkaDefinitionSource(kafka, iso.topics.definitions),

@@ -3,6 +3,8 @@
  * implement them (libs/redis, libs/embedded). Declared once here, in core, because an adapter lib may
  * not import a service. Types only.
  */
+import type { EventDigest } from '@tinycdp/events';
+
 export interface LoadedProfile {
   /** Engine codec fields. */
   readonly fields: Record<string, string>;
@@ -63,6 +65,13 @@ export interface LogMessage {
   readonly timestamp: string;
   /** The record's `tinycdp-digest` header (`@tinycdp/events` DIGEST_HEADER), when it has one. */
   readonly digest?: string;
+  /**
+   * That header already parsed by the source (`parseDigest`, e.g. on its fetch thread): null when the
+   * record has none or it is not usable. When present, `digest` is not read.
+   */
+  readonly parsedDigest?: EventDigest | null;
+  /** `value`'s size in bytes (-1: no value), for a source that can tell it without materializing `value`. */
+  readonly valueSize?: number;
 }
 
 /** "The live path applies `series` to events of `partition` from `offset` on; the backfill below it." */

@@ -32,7 +32,7 @@ describe('event digest', () => {
 
   it('round-trips, and the digest event is the normalized value without its body', () => {
     const d = parseDigest(eventDigest(track)!);
-    expect(d).toEqual({ type: 'track', messageId: 'm-1', userId: 'u1', anonymousId: 'a1', event: 'app_open', timestamp: '2026-11-25T10:00:00.123Z' });
+    expect(d).toEqual({ type: 'track', messageId: 'm-1', userId: 'u1', anonymousId: 'a1', event: 'app_open', timestamp: '2026-11-25T10:00:00.123Z', timestampMs: Date.parse('2026-11-25T10:00:00.123Z') });
     expect(digestEvent(d!, receivedAt)).toEqual({ ...track, properties: {}, context: {} });
     // The same timestamp rule as normalization: too far ahead of receipt → the receipt time.
     const future = norm({ type: 'screen', messageId: 'm', userId: 'u1', name: 'S', timestamp: new Date(receivedAt + LIMITS.maxFutureSkewMs + 1).toISOString() });

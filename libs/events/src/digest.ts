@@ -24,6 +24,8 @@ export interface EventDigest {
   readonly event: string | null;
   /** Canonical UTC ISO-8601 (`YYYY-MM-DDTHH:MM:SS.sssZ`). */
   readonly timestamp: string;
+  /** `timestamp` in ms since the epoch. */
+  readonly timestampMs: number;
 }
 
 /** Field separator (ASCII unit separator): a field that contains it gets no digest. */
@@ -62,7 +64,8 @@ export function parseDigest(text: string): EventDigest | null {
   if (messageId.length < 1 || messageId.length > LIMITS.maxIdLength) return null;
   if (!optionalId(userId) || !optionalId(anonymousId) || (userId === '' && anonymousId === '')) return null;
   if (type === 'track' ? event.length < 1 || event.length > LIMITS.maxEventNameLength : event !== '') return null;
-  if (Number.isNaN(parseCanonicalIso(timestamp))) return null;
+  const timestampMs = parseCanonicalIso(timestamp);
+  if (Number.isNaN(timestampMs)) return null;
   return {
     type,
     messageId,
@@ -70,16 +73,25 @@ export function parseDigest(text: string): EventDigest | null {
     anonymousId: anonymousId === '' ? null : anonymousId,
     event: event === '' ? null : event,
     timestamp,
+    timestampMs,
   };
 }
+
+let lastReceivedAt = NaN;
+let lastReceivedIso = '';
 
 /**
  * The event a digest stands for, as `normalizeMessage` makes it of the value (same `receivedAt`, same
  * timestamp rule) but with empty `properties`, `traits` and `context`.
  */
 export function digestEvent(d: EventDigest, receivedAt: number): CdpEvent {
-  const receivedIso = formatIsoTime(receivedAt);
-  const t = parseCanonicalIso(d.timestamp);
+  // Records of one produce request share their log time: format it once for a run of them.
+  if (receivedAt !== lastReceivedAt) {
+    lastReceivedAt = receivedAt;
+    lastReceivedIso = formatIsoTime(receivedAt);
+  }
+  const receivedIso = lastReceivedIso;
+  const t = d.timestampMs;
   // effectiveTimestamp: a time too far ahead of receipt is the receipt time.
   const timestamp = t > receivedAt + LIMITS.maxFutureSkewMs || t === receivedAt ? receivedIso : d.timestamp;
   // The keys in normalizeMessage's order: events of both kinds share one object shape.

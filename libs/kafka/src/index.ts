@@ -8,6 +8,7 @@ export { DefinitionsReader, DefinitionsWriter } from './definitions-log';
 export type { DefinitionRecord } from './definitions-log';
 export { BatchingProducer, PRODUCER_CONFIG, type BatchingProducerOptions, type ProducerRecord } from './batching-producer';
 export { sendRecords, SEND_MAX_RECORDS, SEND_MAX_BYTES } from './send-records';
+export type { RecordProducer } from './send-records';
 export {
   SchemaRegistryRest,
   RegistryValueDecoder,

@@ -17,11 +17,10 @@ import Ajv from 'ajv';
 import Ajv2019 from 'ajv/dist/2019';
 import Ajv2020 from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
-import type { Producer } from 'kafkajs';
 import { AppError } from '@tinycdp/common';
 import { topicValueSchemas, type SchemaTopic } from './schema-registry-schemas';
 import type { TopicNames } from './topics';
-import { sendRecords } from './send-records';
+import { sendRecords, type RecordProducer } from './send-records';
 
 export type { SchemaTopic };
 
@@ -381,7 +380,7 @@ function perSchemaAjv(): AnyAjv {
 }
 
 /** A record sink (the processor's RecordSink shape) writing JSON-text values in the wire format. */
-export function wireRecordSink(producer: Producer, topic: string, encoder: ValueEncoder) {
+export function wireRecordSink(producer: RecordProducer, topic: string, encoder: ValueEncoder) {
   return {
     async send(records: readonly { readonly key: string; readonly value: string | Buffer; readonly headers?: Record<string, string> }[]) {
       await sendRecords(

@@ -1,5 +1,8 @@
 import type { IHeaders, Producer } from 'kafkajs';
 
+/** What `sendRecords` needs of a producer: a kafkajs Producer, or one on another thread. */
+export type RecordProducer = Pick<Producer, 'send'>;
+
 /** One record to produce; a null value is a tombstone (compacted topics). */
 export interface SendRecord {
   readonly key: string;
@@ -58,7 +61,7 @@ export function sliceRecords<R extends SendRecord>(records: readonly R[], maxRec
  * record was acked; rejects with the first failed send's error (records of earlier sends are then
  * already written: callers retry the whole call, so consumers may see them twice).
  */
-export async function sendRecords(producer: Producer, topic: string, records: readonly SendRecord[]): Promise<void> {
+export async function sendRecords(producer: RecordProducer, topic: string, records: readonly SendRecord[]): Promise<void> {
   for (const slice of sliceRecords(records, SEND_MAX_RECORDS, SEND_MAX_BYTES)) {
     await producer.send({ topic, acks: -1, messages: slice.records });
   }

@@ -130,6 +130,50 @@ describe('RedisProfileStore on a real Redis', () => {
   });
 });
 
+describe('RedisProfileStore script calls of one tick', () => {
+  let redis: Redis;
+  const prefix = isolatedRedisPrefix();
+
+  beforeAll(() => {
+    redis = new Redis(getServices().redisUrl, { enableAutoPipelining: true, maxRetriesPerRequest: 2 });
+  });
+  afterAll(async () => {
+    await deletePrefix(redis, prefix);
+    redis.disconnect();
+  });
+
+  it('go out as one pipeline, and each call gets its own reply or its own error', async () => {
+    const store = new RedisProfileStore(redis, prefix);
+    await redis.set(store.keys.profile('bad'), 'not a hash');
+    const pipeline = redis.pipeline.bind(redis);
+    let pipelines = 0;
+    redis.pipeline = ((...args: Parameters<typeof pipeline>) => {
+      pipelines++;
+      return pipeline(...args);
+    }) as typeof redis.pipeline;
+    try {
+      const writes = Array.from({ length: 50 }, (_, i) => store.write(write(`p${i}`, 0, { set: { v: String(i) }, messageIds: [`m${i}`] }), NOW));
+      const conflict = store.write(write('p0', 5, { set: { v: 'x' } }), NOW);
+      const bad = store.load([{ id: 'bad' }]);
+      bad.catch(() => undefined);
+      expect(pipelines).toBe(0); // queued until the tick ends (the index SADDs of new profiles too)
+      const results = await Promise.all(writes);
+      expect(pipelines).toBe(1);
+      expect(results.every((r) => r.ok && r.rev === 1)).toBe(true);
+      // In issue order: p0 was written first in the same pipeline.
+      expect(await conflict).toEqual({ ok: false, currentRev: 1 });
+      await expect(bad).rejects.toThrow(/WRONGTYPE/);
+      const loaded = await store.load(Array.from({ length: 50 }, (_, i) => ({ id: `p${i}`, messageIds: [`m${i}`, 'other'] })));
+      for (let i = 0; i < 50; i++) {
+        expect(loaded.get(`p${i}`)!.fields['v']).toBe(String(i));
+        expect([...loaded.get(`p${i}`)!.seen]).toEqual([`m${i}`]);
+      }
+    } finally {
+      redis.pipeline = pipeline;
+    }
+  });
+});
+
 describe('RedisProfileStore scripts after the script cache was emptied', () => {
   let priv: PrivateRedis;
   let redis: Redis;

@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import { AppError } from '@tinycdp/common';
 import { redisKeys, type RedisKeys } from './keys';
-import { runScript, withScripts } from './scripts';
+import { pipelined, runScript, withScripts } from './scripts';
 
 
 /**
@@ -127,7 +127,7 @@ export class RedisProfileStore {
       const applied = runScript(this.redis, 'applyProfile', [this.keys.profile(w.id), this.keys.outbox(w.id), this.keys.messageIds(w.id)], args);
       // Sent with the write, not after it: if the compare-and-set fails, the profile exists anyway
       // (someone else created it), so the index entry is right either way.
-      const indexed = w.expectedRev === 0 ? this.redis.sadd(this.keys.profileIndex(), w.id) : null;
+      const indexed = w.expectedRev === 0 ? pipelined(this.redis, (p) => p.sadd(this.keys.profileIndex(), w.id)) : null;
       indexed?.catch(() => undefined);
       res = await applied;
       await indexed;

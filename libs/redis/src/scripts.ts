@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import type { Redis } from 'ioredis';
+import type { ChainableCommander, Redis } from 'ioredis';
 
 /** Lua scripts shipped with this lib (src/lua/*.lua), registered on a client as custom commands. */
 const SCRIPTS = {
@@ -49,29 +49,81 @@ function sha(name: ScriptName): string {
   return h;
 }
 
-type EvalClient = Redis & {
-  evalsha(sha: string, numKeys: number, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown>;
-};
+type EvalTarget = { evalsha(sha: string, numKeys: number, keys: readonly string[], args: readonly (string | number)[]): unknown };
+
+interface QueuedCall {
+  /** Appends exactly one command to the pipeline. */
+  readonly add: (pipeline: ChainableCommander) => void;
+  readonly resolve: (v: unknown) => void;
+  readonly reject: (e: unknown) => void;
+  /** Instead of rejecting with `err`: a second chance (a NOSCRIPT reply). */
+  readonly retry?: (err: Error) => Promise<unknown> | null;
+}
 
 /**
- * EVALSHA of one of our scripts, with EVAL when Redis does not have it cached (NOSCRIPT: first use, or
- * after a restart or SCRIPT FLUSH). The processor's per-profile path: unlike the commands `withScripts`
- * defines, it takes keys and arguments as arrays (no spread of every argument into new arrays, no
- * wrapper closure per call), which shows at thousands of calls per batch.
+ * The commands one client issues through `pipelined` in one tick, sent as one pipeline (one socket
+ * write). Unlike ioredis' enableAutoPipelining, which keeps one auto-pipeline in flight per client and
+ * queues every later command until its last reply is in, any number of these pipelines may be in
+ * flight: a batch's loads are not held up behind another batch's writes on the same connection.
  */
-export async function runScript(
-  redis: Redis,
-  name: ScriptName,
-  keys: readonly string[],
-  args: readonly (string | number)[],
-): Promise<unknown> {
-  const client = redis as EvalClient;
-  try {
-    // ioredis flattens array arguments one level deep.
-    return await client.evalsha(sha(name), keys.length, keys, args);
-  } catch (err) {
-    if (!String((err as Error)?.message).includes('NOSCRIPT')) throw err;
-    // The Redis EVAL command with our own bundled Lua source (src/lua/), never user input.
-    return client.call('EVAL', source(name), keys.length, ...keys, ...args);
+class TickPipeliner {
+  private queue: QueuedCall[] = [];
+
+  constructor(private readonly redis: Redis) {}
+
+  call(add: QueuedCall['add'], retry?: QueuedCall['retry']): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      if (this.queue.length === 0) process.nextTick(() => this.flush());
+      this.queue.push({ add, resolve, reject, ...(retry ? { retry } : {}) });
+    });
   }
+
+  private flush() {
+    const calls = this.queue;
+    this.queue = [];
+    const pipeline = this.redis.pipeline();
+    for (const c of calls) c.add(pipeline);
+    pipeline.exec().then(
+      (results) => {
+        for (let i = 0; i < calls.length; i++) {
+          const c = calls[i]!;
+          const [err, value] = results?.[i] ?? [new Error('no reply in pipeline'), null];
+          if (!err) c.resolve(value);
+          else {
+            const again = c.retry?.(err);
+            if (again) again.then(c.resolve, c.reject);
+            else c.reject(err);
+          }
+        }
+      },
+      (err: unknown) => {
+        for (const c of calls) c.reject(err);
+      },
+    );
+  }
+}
+
+const pipeliners = new WeakMap<Redis, TickPipeliner>();
+
+/** One command, sent in the pipeline of this tick's `pipelined` commands of `redis` (TickPipeliner). */
+export function pipelined(redis: Redis, add: (pipeline: ChainableCommander) => void, retry?: QueuedCall['retry']): Promise<unknown> {
+  let p = pipeliners.get(redis);
+  if (!p) pipeliners.set(redis, (p = new TickPipeliner(redis)));
+  return p.call(add, retry);
+}
+
+/**
+ * EVALSHA of one of our scripts (EVAL when Redis does not have it cached: first use, a restart or
+ * SCRIPT FLUSH), pipelined with the other `pipelined` commands of the tick. The processor's per-profile
+ * path: keys and arguments go as arrays (ioredis flattens them one level deep), with no spread of
+ * every argument into new arrays and no wrapper closure per call, which shows at thousands of calls
+ * per batch.
+ */
+export function runScript(redis: Redis, name: ScriptName, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
+  return pipelined(
+    redis,
+    (p) => (p as unknown as EvalTarget).evalsha(sha(name), keys.length, keys, args),
+    // Our bundled Lua source (src/lua/), never user input.
+    (err) => (String(err.message).includes('NOSCRIPT') ? redis.call('EVAL', source(name), keys.length, ...keys, ...args) : null),
+  );
 }

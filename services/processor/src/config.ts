@@ -20,6 +20,14 @@ const schema = z.object({
    * each profile once per more events while catching up a backlog; smaller ones bound the memory then.
    */
   TINYCDP_FETCH_MB: z.coerce.number().int().min(1).max(512).default(DEFAULT_FETCH_MB),
+  /**
+   * Fetch the events topic on a thread of its own (ThreadedKafkaEventSource), ahead of the pipeline:
+   * the processor then uses up to two cores. `false`: the consumer runs on the pipeline thread.
+   */
+  TINYCDP_FETCH_THREAD: z
+    .enum(['1', '0', 'true', 'false', 'yes', 'no', 'on', 'off'], { message: 'must be true or false' })
+    .default('true')
+    .transform((v) => ['1', 'true', 'yes', 'on'].includes(v)),
   /** Events read from the log per backfill chunk (one checkpoint per chunk). */
   TINYCDP_BACKFILL_CHUNK: z.coerce.number().int().min(10).max(100_000).default(2000),
   /** Profiles re-evaluated per rollout batch (one checkpoint per batch). */

@@ -10,6 +10,7 @@ import { RedisDefinitionCache, RedisProfileStore, RedisRolloutStore, RedisSegmen
 import { createProcessor } from './app';
 import { KafkaDefinitionSource, KafkaEventSource, kafkaSink } from './consumer/kafka-sources';
 import { KafkaEventLogReader } from './consumer/kafka-log-reader';
+import { ThreadedKafkaEventSource } from './consumer/threaded-kafka-source';
 import { parseConfig } from './config';
 import { startProcessorHttp } from './http/server';
 import { EpochGuardedRepository, RedisEpochGuard } from './safety/redis-epoch';
@@ -22,7 +23,8 @@ async function main() {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
 
-  const kafka = new Kafka({ clientId: 'tinycdp-processor', brokers: config.KAFKA_BROKERS.split(','), logLevel: logLevel.WARN });
+  const connection = { clientId: 'tinycdp-processor', brokers: config.KAFKA_BROKERS.split(',') };
+  const kafka = new Kafka({ ...connection, logLevel: logLevel.WARN });
   const topics = topicNames(config.TINYCDP_TOPIC_PREFIX);
   const admin = kafka.admin();
   await admin.connect();
@@ -51,14 +53,19 @@ async function main() {
   // Pauses (retriable errors, nothing committed) if Redis comes back empty; see safety/redis-epoch.ts.
   const epoch = new RedisEpochGuard(redis, config.TINYCDP_REDIS_PREFIX, logger.child({ component: 'epoch' }), { registry });
   await epoch.ensure(async () => freshGroup);
+  const sourceOptions = { sessionTimeoutMs: config.TINYCDP_SESSION_TIMEOUT_MS, fetchMb: config.TINYCDP_FETCH_MB };
+  // With the Kafka thread, segment changes are produced there too (kafkajs encodes them off this thread).
+  const threaded = config.TINYCDP_FETCH_THREAD
+    ? new ThreadedKafkaEventSource(kafka, connection, topics.events, config.TINYCDP_PROCESSOR_GROUP, logger, sourceOptions)
+    : null;
+  const changesProducer = threaded?.producer ?? producer;
   const processor = createProcessor({
-    events: new KafkaEventSource(kafka, topics.events, config.TINYCDP_PROCESSOR_GROUP, logger, {
-      sessionTimeoutMs: config.TINYCDP_SESSION_TIMEOUT_MS,
-      fetchMb: config.TINYCDP_FETCH_MB,
-    }),
+    events: threaded ?? new KafkaEventSource(kafka, topics.events, config.TINYCDP_PROCESSOR_GROUP, logger, sourceOptions),
     definitions: new KafkaDefinitionSource(kafka, topics.definitions),
     repo: new EpochGuardedRepository(repo, epoch),
-    changes: schemas ? wireRecordSink(producer, topics.segmentChanges, schemas.encoder('segmentChanges')) : kafkaSink(producer, topics.segmentChanges),
+    changes: schemas
+      ? wireRecordSink(changesProducer, topics.segmentChanges, schemas.encoder('segmentChanges'))
+      : kafkaSink(changesProducer, topics.segmentChanges),
     ...(schemas ? { decodeValue: schemas.decodeValue } : {}),
     // Oversized poison values are cut so the DLQ always takes them (else one message stops its partition).
     dlq: boundedSink(kafkaSink(producer, topics.eventsDlq)),

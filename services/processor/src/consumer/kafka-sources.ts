@@ -1,14 +1,15 @@
-import type { Admin, Consumer, Kafka, Producer } from 'kafkajs';
+import type { Consumer, Kafka } from 'kafkajs';
 import type { Logger } from 'pino';
-import { DEFAULT_FETCH_MB, DefinitionsReader, processorConsumerConfig, sendRecords } from '@tinycdp/kafka';
+import { DEFAULT_FETCH_MB, DefinitionsReader, processorConsumerConfig, sendRecords, type RecordProducer } from '@tinycdp/kafka';
 import type { DefinitionSource, EventSource, LagReport, LogMessage, OutRecord, RecordSink } from '../ports';
+import { GroupLag } from './group-lag';
 import { KafkaLogMessage } from './kafka-log-message';
 
 /**
  * A topic sink over a kafkajs producer: resolves once all in-sync replicas acked. Large calls go out as
  * several produce requests (`sendRecords`): one chunk of events can publish megabytes of changes.
  */
-export function kafkaSink(producer: Producer, topic: string): RecordSink {
+export function kafkaSink(producer: RecordProducer, topic: string): RecordSink {
   return {
     async send(records: readonly OutRecord[]) {
       await sendRecords(
@@ -49,6 +50,7 @@ export class KafkaEventSource implements EventSource {
   private consumer: Consumer | null = null;
 
   private readonly opts: Required<KafkaEventSourceOptions>;
+  private readonly groupLag: GroupLag;
 
   constructor(
     private readonly kafka: Kafka,
@@ -63,6 +65,7 @@ export class KafkaEventSource implements EventSource {
       partitionsConsumedConcurrently: options.partitionsConsumedConcurrently ?? 8,
       fetchMb: options.fetchMb ?? DEFAULT_FETCH_MB,
     };
+    this.groupLag = new GroupLag(kafka, topic, groupId);
   }
 
   async start(handler: (messages: readonly LogMessage[]) => Promise<void>, onAssignment: (partitions: number[]) => void) {
@@ -98,35 +101,11 @@ export class KafkaEventSource implements EventSource {
   async stop() {
     await this.consumer?.disconnect();
     this.consumer = null;
-    await this.admin?.disconnect().catch(() => undefined);
-    this.admin = null;
+    await this.groupLag.close();
   }
 
-  private admin: Admin | null = null;
-
-  /** One admin connection, kept: health probes and metric scrapes call this often. */
-  async lag(): Promise<LagReport[]> {
-    if (!this.admin) {
-      const admin = this.kafka.admin();
-      await admin.connect();
-      this.admin = admin;
-    }
-    const admin = this.admin;
-    try {
-      const [high, committed] = await Promise.all([
-        admin.fetchTopicOffsets(this.topic),
-        admin.fetchOffsets({ groupId: this.groupId, topics: [this.topic] }),
-      ]);
-      const c = new Map((committed[0]?.partitions ?? []).map((p) => [p.partition, p.offset]));
-      return high.map((h) => {
-        const off = c.get(h.partition) ?? '-1';
-        return { partition: h.partition, committed: off, high: h.high, lag: Number(h.high) - Math.max(Number(off), Number(h.low)) };
-      });
-    } catch (err) {
-      this.admin = null;
-      await admin.disconnect().catch(() => undefined);
-      throw err;
-    }
+  lag(): Promise<LagReport[]> {
+    return this.groupLag.report();
   }
 }
 

@@ -88,9 +88,8 @@ export function decodeMessageSyncWhenPossible(
  * The same event the value gives, but with empty properties, traits and context — which `plan` does not read.
  */
 export function decodeDigest(m: LogMessage, plan: Plan, now: number): DecodeResult | null {
-  if (m.digest === undefined || checkSize(m) !== null) return null;
-  const d = parseDigest(m.digest);
-  if (d === null || needsEventBody(plan, d.type, d.event)) return null;
+  const d = m.parsedDigest !== undefined ? m.parsedDigest : m.digest !== undefined ? parseDigest(m.digest) : null;
+  if (d === null || checkSize(m) !== null || needsEventBody(plan, d.type, d.event)) return null;
   return { kind: 'ok', event: digestEvent(d, receivedAtOf(m, now)) };
 }
 
@@ -105,10 +104,9 @@ function failed(err: unknown): DecodeResult {
 }
 
 function checkSize(m: LogMessage): DecodeResult | null {
-  if (m.value === null || m.value.length === 0) return { kind: 'dlq', reason: 'empty value' };
-  if (m.value.length > MAX_VALUE_BYTES) {
-    return { kind: 'dlq', reason: `value too large: ${m.value.length} bytes (max ${MAX_VALUE_BYTES})` };
-  }
+  const size = m.valueSize ?? (m.value === null ? -1 : m.value.length);
+  if (size <= 0) return { kind: 'dlq', reason: 'empty value' };
+  if (size > MAX_VALUE_BYTES) return { kind: 'dlq', reason: `value too large: ${size} bytes (max ${MAX_VALUE_BYTES})` };
   return null;
 }
 

@@ -1,0 +1,43 @@
+/** Messages between ThreadedKafkaEventSource (pipeline thread) and its fetch thread (fetch-thread.ts). */
+/** The kafkajs client settings a thread can be given (plain data: no functions, no sockets). */
+export interface KafkaConnection {
+  readonly clientId: string;
+  readonly brokers: string[];
+  readonly ssl?: boolean;
+  readonly connectionTimeout?: number;
+  readonly requestTimeout?: number;
+}
+
+export interface FetchThreadSetup {
+  readonly connection: KafkaConnection;
+  readonly topic: string;
+  readonly groupId: string;
+  readonly sessionTimeoutMs: number;
+  readonly fetchMb: number;
+  /** Packed bytes handed over and not yet processed above which the fetch thread stops fetching ahead. */
+  readonly maxQueuedBytes: number;
+}
+
+export type FromFetchThread =
+  | { readonly t: 'running' }
+  | { readonly t: 'failed'; readonly error: string }
+  | { readonly t: 'assigned'; readonly partitions: number[] }
+  /** One partition's records in offset order, packed (packed-records.ts), first and last offset. */
+  | { readonly t: 'batch'; readonly partition: number; readonly first: string; readonly last: string; readonly packed: ArrayBuffer }
+  | { readonly t: 'log'; readonly level: 'warn' | 'error'; readonly msg: string; readonly detail: string }
+  /** A `send` request done: acked by the broker, or failed with `error`. */
+  | { readonly t: 'sent'; readonly id: number; readonly error: string | null }
+  | { readonly t: 'stopped' };
+
+/** A produce request (kafkajs `producer.send` of the thread's idempotent producer). */
+export interface SendRequest {
+  readonly topic: string;
+  readonly acks: number;
+  readonly messages: { readonly key: string | Uint8Array | null; readonly value: string | Uint8Array | null; readonly headers?: Record<string, string | Uint8Array> }[];
+}
+
+export type ToFetchThread =
+  /** `bytes` of handed-over batches are done with; commit `next` for `partition` (null: nothing to commit). */
+  | { readonly t: 'processed'; readonly partition: number; readonly next: string | null; readonly bytes: number }
+  | { readonly t: 'send'; readonly id: number; readonly request: SendRequest }
+  | { readonly t: 'stop' };

@@ -1,0 +1,297 @@
+import { Worker } from 'node:worker_threads';
+import type { Kafka } from 'kafkajs';
+import type { Logger } from 'pino';
+import { AppError } from '@tinycdp/common';
+import { DEFAULT_FETCH_MB, type RecordProducer } from '@tinycdp/kafka';
+import type { EventSource, LagReport, LogMessage } from '../ports';
+import type { FetchThreadSetup, FromFetchThread, KafkaConnection, SendRequest, ToFetchThread } from './fetch-thread-protocol';
+import { GroupLag } from './group-lag';
+import { unpackRecords } from './packed-records';
+
+export interface ThreadedKafkaEventSourceOptions {
+  /** Most events per handler call: a partition's backlog is handled in calls of up to this many. */
+  readonly chunkSize?: number;
+  readonly sessionTimeoutMs?: number;
+  /** MiB per fetch of the fetch thread (processorConsumerConfig). */
+  readonly fetchMb?: number;
+  /** MiB fetched ahead and not yet processed, at most (default twice `fetchMb`). */
+  readonly maxQueuedMb?: number;
+}
+
+/** One partition's records handed over by one fetch thread and not yet processed. */
+interface Lane {
+  readonly partition: number;
+  readonly worker: Worker;
+  readonly queue: { packed: ArrayBuffer; from: number }[];
+  /** Records of a split packet not handled yet (they go first), and that packet's bytes. */
+  rest: LogMessage[];
+  restBytes: number;
+  /** Offset after the last record queued: a re-fetched record below it (after a rebalance) is dropped. */
+  next: number;
+  busy: boolean;
+}
+
+type Handler = (messages: readonly LogMessage[]) => Promise<void>;
+
+const DEFAULT_CHUNK_SIZE = 40_000;
+const RETRY_MS = [200, 500, 1000, 2000, 5000];
+const RESPAWN_MS = 1000;
+
+/**
+ * The consumer-group edge of the processor with fetching on a thread of its own: a kafkajs consumer in
+ * a worker thread (fetch-thread.ts) fetches and decodes records while this thread runs the pipeline,
+ * and fetches ahead (up to `maxQueuedMb`) instead of waiting for the pipeline between fetches. Each
+ * partition is a lane: its queued records go to the handler in offset order, in calls of up to
+ * `chunkSize` (everything that arrived while the previous call ran), one call per lane at a time and
+ * the lanes concurrently. An offset is committed only after the handler resolved for every record before
+ * it; a throwing handler gets the same records again (with backoff) — the EventSource contract of
+ * KafkaEventSource, whose consumer runs on the pipeline thread. A fetch thread that dies is replaced
+ * (its successor starts from the committed offsets).
+ */
+export class ThreadedKafkaEventSource implements EventSource {
+  private worker: Worker | null = null;
+  private readonly lanes = new Map<number, Lane>();
+  private readonly inFlight = new Set<Promise<void>>();
+  private stopping = false;
+  private handler: Handler | null = null;
+  private onAssignment: (partitions: number[]) => void = () => undefined;
+  private readonly opts: Required<ThreadedKafkaEventSourceOptions>;
+  private readonly groupLag: GroupLag;
+
+  constructor(
+    kafka: Kafka,
+    private readonly connection: KafkaConnection,
+    private readonly topic: string,
+    private readonly groupId: string,
+    private readonly logger: Logger,
+    options: ThreadedKafkaEventSourceOptions = {},
+  ) {
+    const fetchMb = options.fetchMb ?? DEFAULT_FETCH_MB;
+    this.opts = {
+      chunkSize: options.chunkSize ?? DEFAULT_CHUNK_SIZE,
+      sessionTimeoutMs: options.sessionTimeoutMs ?? 30_000,
+      fetchMb,
+      maxQueuedMb: options.maxQueuedMb ?? 2 * fetchMb,
+    };
+    this.groupLag = new GroupLag(kafka, topic, groupId);
+  }
+
+  start(handler: Handler, onAssignment: (partitions: number[]) => void): Promise<void> {
+    this.handler = handler;
+    this.onAssignment = onAssignment;
+    this.stopping = false;
+    return this.spawn();
+  }
+
+  /** Starts a fetch thread; resolves once its consumer runs. */
+  private spawn(): Promise<void> {
+    const setup: FetchThreadSetup = {
+      connection: this.connection,
+      topic: this.topic,
+      groupId: this.groupId,
+      sessionTimeoutMs: this.opts.sessionTimeoutMs,
+      fetchMb: this.opts.fetchMb,
+      maxQueuedBytes: this.opts.maxQueuedMb * 1_048_576,
+    };
+    const worker = new Worker(new URL('./fetch-thread.mjs', import.meta.url), { workerData: setup });
+    this.worker = worker;
+    return new Promise((resolve, reject) => {
+      let running = false;
+      worker.on('message', (m: FromFetchThread) => {
+        switch (m.t) {
+          case 'running':
+            running = true;
+            resolve();
+            break;
+          case 'failed':
+            reject(new Error(`fetch thread failed: ${m.error}`));
+            break;
+          case 'assigned':
+            this.assigned(worker, m.partitions);
+            this.logger.info({ partitions: m.partitions }, 'partitions_assigned');
+            this.onAssignment(m.partitions);
+            break;
+          case 'batch':
+            this.enqueue(worker, m.partition, m.first, m.last, m.packed);
+            break;
+          case 'log':
+            this.logger[m.level]({ detail: m.detail }, m.msg);
+            break;
+          case 'sent':
+            this.sent(m.id, m.error);
+            break;
+          case 'stopped':
+            break;
+        }
+      });
+      worker.on('error', (err) => {
+        this.logger.error({ err }, 'fetch_thread_error');
+        if (!running) reject(err);
+      });
+      worker.on('exit', (code) => {
+        if (this.worker !== worker) return; // stopped
+        this.worker = null;
+        if (!running) {
+          reject(new Error(`fetch thread exited (code ${code}) before its consumer ran`));
+          return;
+        }
+        // Its lanes' records come again from the committed offsets, through the next thread; its sends
+        // under way failed (their callers retry).
+        this.logger.error({ code }, 'fetch_thread_exited_respawning');
+        this.lanes.clear();
+        for (const id of [...this.sends.keys()]) this.sent(id, `Kafka thread exited (code ${code})`);
+        setTimeout(() => {
+          if (!this.stopping && this.worker === null) this.spawn().catch((err: unknown) => this.logger.error({ err }, 'fetch_thread_respawn_failed'));
+        }, RESPAWN_MS);
+      });
+    });
+  }
+
+  private send(worker: Worker, m: ToFetchThread) {
+    if (this.worker === worker) worker.postMessage(m);
+  }
+
+  /** Lanes of partitions no longer held are dropped (their next owner starts from the committed offset). */
+  private assigned(worker: Worker, partitions: readonly number[]) {
+    const held = new Set(partitions);
+    for (const [p, lane] of this.lanes) {
+      if (held.has(p)) continue;
+      this.lanes.delete(p);
+      const bytes = lane.queue.reduce((s, q) => s + q.packed.byteLength, lane.restBytes);
+      lane.queue.length = 0;
+      lane.rest = [];
+      if (bytes > 0) this.send(worker, { t: 'processed', partition: p, next: null, bytes });
+    }
+  }
+
+  private enqueue(worker: Worker, partition: number, first: string, last: string, packed: ArrayBuffer) {
+    let lane = this.lanes.get(partition);
+    if (!lane) this.lanes.set(partition, (lane = { partition, worker, queue: [], rest: [], restBytes: 0, next: Number(first), busy: false }));
+    if (this.stopping || Number(last) < lane.next) {
+      this.send(worker, { t: 'processed', partition, next: null, bytes: packed.byteLength });
+      return;
+    }
+    lane.queue.push({ packed, from: lane.next });
+    lane.next = Number(last) + 1;
+    this.pump(lane);
+  }
+
+  private pump(lane: Lane) {
+    if (lane.busy || (lane.queue.length === 0 && lane.rest.length === 0) || this.stopping) return;
+    lane.busy = true;
+    const run = this.drain(lane).finally(() => {
+      this.inFlight.delete(run);
+      lane.busy = false;
+      if (this.lanes.get(lane.partition) === lane) this.pump(lane);
+    });
+    this.inFlight.add(run);
+  }
+
+  /** One handler call over the lane's queued records (up to chunkSize), retried until it succeeds. */
+  private async drain(lane: Lane) {
+    // A packet larger than what is left of the chunk is split: its rest stays first in the lane, and its
+    // bytes are released with the call that takes its last record.
+    const messages = lane.rest;
+    let bytes = lane.restBytes;
+    lane.rest = [];
+    lane.restBytes = 0;
+    while (lane.queue.length > 0 && messages.length < this.opts.chunkSize) {
+      const q = lane.queue.shift()!;
+      const records = unpackRecords(lane.partition, q.packed, q.from);
+      const room = this.opts.chunkSize - messages.length;
+      if (records.length > room) {
+        lane.rest = records.slice(room);
+        lane.restBytes = q.packed.byteLength;
+        records.length = room;
+      } else bytes += q.packed.byteLength;
+      for (const m of records) messages.push(m);
+    }
+    if (messages.length > this.opts.chunkSize) {
+      lane.rest = messages.splice(this.opts.chunkSize);
+      lane.restBytes = bytes;
+      bytes = 0;
+    }
+    for (let attempt = 0; ; attempt++) {
+      try {
+        if (messages.length > 0) await this.handler!(messages);
+        break;
+      } catch (err) {
+        this.logger.warn({ err, partition: lane.partition, attempt }, 'batch_failed_retrying');
+        await new Promise((r) => setTimeout(r, RETRY_MS[Math.min(attempt, RETRY_MS.length - 1)]));
+        // Stopping, or revoked meanwhile: nothing is committed, the next consumer gets these records again.
+        if (this.stopping || this.lanes.get(lane.partition) !== lane) return;
+      }
+    }
+    const next = messages.length > 0 ? String(Number(messages[messages.length - 1]!.offset) + 1) : null;
+    this.send(lane.worker, { t: 'processed', partition: lane.partition, next, bytes });
+  }
+
+  async stop() {
+    this.stopping = true;
+    await Promise.allSettled([...this.inFlight]);
+    const worker = this.worker;
+    if (worker) {
+      const stopped = new Promise<void>((resolve) => {
+        worker.on('message', (m: FromFetchThread) => m.t === 'stopped' && resolve());
+        worker.once('exit', () => resolve());
+      });
+      worker.postMessage({ t: 'stop' } satisfies ToFetchThread);
+      await Promise.race([stopped, new Promise((r) => setTimeout(r, 30_000))]);
+      this.worker = null;
+      await worker.terminate();
+    }
+    for (const id of [...this.sends.keys()]) this.sent(id, 'the event source stopped');
+    this.lanes.clear();
+    await this.groupLag.close();
+  }
+
+  lag(): Promise<LagReport[]> {
+    return this.groupLag.report();
+  }
+
+  /**
+   * A producer on the Kafka thread (idempotent, one request in flight, like the pipeline's own): what
+   * it sends is encoded there, not on the pipeline thread. Usable while the source runs; a send when
+   * the thread is not there (stopped, or being replaced) fails as retriable.
+   */
+  readonly producer: RecordProducer = {
+    send: (record) =>
+      new Promise((resolve, reject) => {
+        const worker = this.worker;
+        if (!worker) {
+          reject(new AppError('unavailable', 'the Kafka thread is not running', { retriable: true }));
+          return;
+        }
+        const id = ++this.sendIds;
+        this.sends.set(id, { resolve: () => resolve([]), reject });
+        const request: SendRequest = {
+          topic: record.topic,
+          acks: record.acks ?? -1,
+          messages: record.messages.map((m) => ({
+            key: (m.key ?? null) as string | Buffer | null,
+            value: m.value,
+            ...(m.headers ? { headers: m.headers as Record<string, string | Buffer> } : {}),
+          })),
+        };
+        worker.postMessage({ t: 'send', id, request } satisfies ToFetchThread);
+      }),
+  };
+
+  private sendIds = 0;
+  private readonly sends = new Map<number, { resolve: () => void; reject: (err: unknown) => void }>();
+
+  private sent(id: number, error: string | null) {
+    const s = this.sends.get(id);
+    if (!s) return;
+    this.sends.delete(id);
+    if (error === null) s.resolve();
+    else s.reject(new AppError('unavailable', `produce failed: ${error}`, { retriable: true }));
+  }
+
+  /** Bytes fetched ahead and waiting in the lanes (not counting calls under way). */
+  queuedBytes(): number {
+    let n = 0;
+    for (const lane of this.lanes.values()) n += lane.queue.reduce((s, q) => s + q.packed.byteLength, lane.restBytes);
+    return n;
+  }
+}
