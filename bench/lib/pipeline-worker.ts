@@ -1,16 +1,15 @@
 /**
  * One processor instance of the pipeline scale-out measurement (bench/pipeline.ts), in a process of its
  * own: the real processor as bench/lib/processor-harness.ts starts it, in a consumer group shared with
- * the other instances. Its events consumer pauses the topic on every group join until the parent says
- * `go`, so every instance of the group holds its share of the partitions before any event is handled
- * (otherwise the first instance to join takes them all and the rest wait for a rebalance).
+ * the other instances. It starts paused (its Kafka thread fetches nothing, on every group join) until
+ * the parent says `go`, so every instance of the group holds its share of the partitions before any
+ * event is handled (otherwise the first instance to join takes them all and the rest wait for a rebalance).
  *
  * Protocol (bench/lib/child.ts forkWorker): argv[2] = PipelineWorkerSetup JSON; `{ready: true}` once the
  * warm-up is done and the consumer runs (paused); `{cmd: 'assigned'}` → the partitions it holds; `{cmd: 'go'}` resumes the topic;
  * `{cmd: 'progress'}` → PipelineWorkerProgress; `{cmd: 'exit'}` stops the processor and exits.
  */
 process.env.KAFKAJS_NO_PARTITIONER_WARNING ??= '1';
-import type { Consumer, ConsumerConfig, Kafka } from 'kafkajs';
 import { topicNames } from '@tinycdp/kafka';
 import { startProcessor } from './processor-harness';
 import { serveParent, workerMain } from './child';
@@ -41,23 +40,6 @@ export interface PipelineWorkerProgress {
 
 export type PipelineWorkerRequest = { cmd: 'assigned' | 'go' | 'progress' };
 
-/** `kafka` whose consumer of `groupId` pauses `topic` on every group join while `gated()` holds. */
-function gatedKafka(kafka: Kafka, groupId: string, topic: string, gated: () => boolean, onConsumer: (c: Consumer) => void): Kafka {
-  const wrapped = Object.create(kafka) as Kafka;
-  wrapped.consumer = (config: ConsumerConfig) => {
-    const consumer = kafka.consumer(config);
-    if (config.groupId === groupId) {
-      // Emitted after the assignment is synced and before the first fetch of the generation.
-      consumer.on(consumer.events.GROUP_JOIN, () => {
-        if (gated()) consumer.pause([{ topic }]);
-      });
-      onConsumer(consumer);
-    }
-    return consumer;
-  };
-  return wrapped;
-}
-
 function isolationOf(topicPrefix: string, redisPrefix: string, groupId: string): Isolation {
   return { topicPrefix, topics: topicNames(topicPrefix), redisPrefix, group: () => groupId };
 }
@@ -78,25 +60,23 @@ async function warmUp(setup: PipelineWorkerSetup): Promise<void> {
 async function main(setup: PipelineWorkerSetup): Promise<void> {
   await warmUp(setup);
   const iso = isolationOf(setup.topicPrefix, setup.redisPrefix, setup.groupId);
-  const topics = iso.topics;
-  let gated = true;
-  let consumer: Consumer | null = null;
-  let assigned: number[] = [];
-  const kafka = gatedKafka(benchKafka('bench-pipeline-worker'), setup.groupId, topics.events, () => gated, (c) => {
-    consumer = c;
-    c.on(c.events.GROUP_JOIN, (e) => (assigned = (e.payload.memberAssignment[topics.events] ?? []).slice().sort((a, b) => a - b)));
+  const running = await startProcessor({
+    kafka: benchKafka('bench-pipeline-worker'),
+    iso,
+    numPartitions: setup.numPartitions,
+    groupId: setup.groupId,
+    redisPrefix: setup.redisPrefix,
+    startPaused: true,
   });
-  const running = await startProcessor({ kafka, iso, numPartitions: setup.numPartitions, groupId: setup.groupId, redisPrefix: setup.redisPrefix });
   let cpuAtGo: NodeJS.CpuUsage | null = null;
 
   serveParent<PipelineWorkerRequest>(
     async (req) => {
-      if (req.cmd === 'assigned') return assigned;
+      if (req.cmd === 'assigned') return running.source.partitions;
       if (req.cmd === 'go') {
         if (running.source.handled > 0) throw new Error(`handled ${running.source.handled} events before go: the gate leaked`);
-        gated = false;
         cpuAtGo = process.cpuUsage();
-        (consumer as Consumer | null)?.resume([{ topic: topics.events }]);
+        running.resume();
         return true;
       }
       const { handled, lastAt } = running.source;

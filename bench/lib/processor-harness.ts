@@ -18,6 +18,7 @@ import { KafkaDefinitionSource, KafkaEventSource, kafkaSink } from '../../servic
 import type { EventSource, LogMessage, ProfileRepository, RecordSink } from '../../services/processor/src/ports';
 import { KAFKA_BROKERS, REDIS_URL, type Isolation } from './stack';
 import { ThreadedKafkaEventSource } from '../../services/processor/src/consumer/threaded-kafka-source';
+import { useFetchThread } from '../../services/processor/src/config';
 
 /** The seed definitions of issue 8 (traits, segments, one flag). */
 export function seedDefinitions(): Definition[] {
@@ -76,6 +77,8 @@ class CountingSource implements EventSource {
   /** When the handler got its first batch (the first fetch decoded). */
   firstAt = 0;
   lastAt = 0;
+  /** The partitions of the latest assignment. */
+  partitions: number[] = [];
   /** Every handler call: start and end (ms since the group assignment) and its size. */
   readonly calls: { start: number; end: number; messages: number }[] = [];
   private waiters: { n: number; resolve: () => void }[] = [];
@@ -105,6 +108,7 @@ class CountingSource implements EventSource {
         return false;
       });
     }, (partitions) => {
+      this.partitions = partitions;
       if (this.joinedAt === 0) this.joinedAt = performance.now();
       onAssignment(partitions);
     });
@@ -143,6 +147,8 @@ export interface RunningProcessor {
   readonly source: CountingSource;
   readonly stages: StageTimes;
   readonly redis: Redis;
+  /** Starts handling events after `startPaused`. */
+  resume(): void;
   stop(): Promise<void>;
 }
 
@@ -159,8 +165,10 @@ export async function startProcessor(opts: {
   scheduleIntervalMs?: number;
   /** Event value decoder (schema registry wire format); default plain JSON. */
   decodeValue?: (value: Buffer) => unknown;
-  /** Fetch on a thread of its own (ThreadedKafkaEventSource), as main.ts does by default; false: KafkaEventSource. */
+  /** Kafka client on a thread of its own (ThreadedKafkaEventSource) or not; default as main.ts decides (TINYCDP_FETCH_THREAD, auto). */
   fetchThread?: boolean;
+  /** Join the group but handle nothing until `resume()`. */
+  startPaused?: boolean;
   /** Segment-changes sink over the processor's producer; default plain JSON (kafkaSink). */
   changesSink?: (producer: RecordProducer) => RecordSink;
 }): Promise<RunningProcessor> {
@@ -181,8 +189,10 @@ export async function startProcessor(opts: {
     stages,
   );
   const threaded =
-    (opts.fetchThread ?? true)
-      ? new ThreadedKafkaEventSource(kafka, { clientId: 'bench-processor', brokers: [...KAFKA_BROKERS] }, iso.topics.events, groupId, logger)
+    (opts.fetchThread ?? useFetchThread(process.env.TINYCDP_FETCH_THREAD))
+      ? new ThreadedKafkaEventSource(kafka, { clientId: 'bench-processor', brokers: [...KAFKA_BROKERS] }, iso.topics.events, groupId, logger, {
+          startPaused: opts.startPaused ?? false,
+        })
       : null;
   // As main.ts: with the Kafka thread, segment changes are produced there.
   const changesProducer = threaded?.producer ?? producer;
@@ -192,7 +202,7 @@ export async function startProcessor(opts: {
     'kafka.changes',
     stages,
   );
-  const inner = threaded ?? new KafkaEventSource(kafka, iso.topics.events, groupId, logger);
+  const inner = threaded ?? new KafkaEventSource(kafka, iso.topics.events, groupId, logger, { startPaused: opts.startPaused ?? false });
   const source = new CountingSource(inner, stages);
   const processor = createProcessor({
     events: source,
@@ -216,6 +226,7 @@ export async function startProcessor(opts: {
     source,
     stages,
     redis,
+    resume: () => (threaded ?? (inner as KafkaEventSource)).resume(),
     async stop() {
       await processor.stop();
       await producer.disconnect();

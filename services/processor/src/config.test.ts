@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseConfig } from './config';
+import { parseConfig, useFetchThread } from './config';
 
 const required = { KAFKA_BROKERS: '127.0.0.1:9092', REDIS_URL: 'redis://127.0.0.1:6379' };
 
@@ -39,5 +39,14 @@ describe('processor config', () => {
     expect(() => parseConfig({ TINYCDP_PARTITIONS: '0', TINYCDP_REPLICATION_FACTOR: '99' })).toThrow(
       /KAFKA_BROKERS[\s\S]*REDIS_URL[\s\S]*TINYCDP_PARTITIONS[\s\S]*TINYCDP_REPLICATION_FACTOR/,
     );
+  });
+
+  it('TINYCDP_FETCH_THREAD: auto (default) puts the Kafka client on a thread from 4 cores; true/false force it', () => {
+    expect(parseConfig(required).TINYCDP_FETCH_THREAD).toBe('auto');
+    expect(useFetchThread('auto', 2)).toBe(false);
+    expect(useFetchThread(undefined, 4)).toBe(true);
+    expect(useFetchThread('true', 2)).toBe(true);
+    expect(useFetchThread('off', 16)).toBe(false);
+    expect(() => parseConfig({ ...required, TINYCDP_FETCH_THREAD: 'sometimes' })).toThrow(/TINYCDP_FETCH_THREAD: must be auto, true or false/);
   });
 });

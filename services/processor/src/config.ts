@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import { DEFAULT_FETCH_MB } from '@tinycdp/kafka';
 
@@ -21,13 +22,12 @@ const schema = z.object({
    */
   TINYCDP_FETCH_MB: z.coerce.number().int().min(1).max(512).default(DEFAULT_FETCH_MB),
   /**
-   * Fetch the events topic on a thread of its own (ThreadedKafkaEventSource), ahead of the pipeline:
-   * the processor then uses up to two cores. `false`: the consumer runs on the pipeline thread.
+   * Run the Kafka client (consume events, produce segment changes) on a thread of its own, fetching ahead
+   * of the pipeline: `auto` (default) does when the machine has at least FETCH_THREAD_MIN_CORES cores.
    */
   TINYCDP_FETCH_THREAD: z
-    .enum(['1', '0', 'true', 'false', 'yes', 'no', 'on', 'off'], { message: 'must be true or false' })
-    .default('true')
-    .transform((v) => ['1', 'true', 'yes', 'on'].includes(v)),
+    .enum(['auto', '1', '0', 'true', 'false', 'yes', 'no', 'on', 'off'], { message: 'must be auto, true or false' })
+    .default('auto'),
   /** Events read from the log per backfill chunk (one checkpoint per chunk). */
   TINYCDP_BACKFILL_CHUNK: z.coerce.number().int().min(10).max(100_000).default(2000),
   /** Profiles re-evaluated per rollout batch (one checkpoint per batch). */
@@ -39,6 +39,21 @@ const schema = z.object({
 });
 
 export type ProcessorConfig = Readonly<z.infer<typeof schema>>;
+
+/**
+ * Cores from which `auto` puts the Kafka client on its own thread. Measured (bench/pipeline.ts) on a
+ * 2-vCPU VM that also runs Kafka and Redis: the thread halves the pipeline thread's CPU per event
+ * but every core is already busy, and its later first batch (the fetch decoded and packed on a cold
+ * thread) cost more than it saved: 0.27× against 0.285× the raw consume rate, interleaved runs.
+ */
+export const FETCH_THREAD_MIN_CORES = 4;
+
+/** Whether the processor runs its Kafka client on a thread of its own (TINYCDP_FETCH_THREAD). */
+export function useFetchThread(setting: string | undefined, cores = availableParallelism()): boolean {
+  const v = (setting ?? 'auto').toLowerCase();
+  if (v === 'auto') return cores >= FETCH_THREAD_MIN_CORES;
+  return ['1', 'true', 'yes', 'on'].includes(v);
+}
 
 export function parseConfig(env: Record<string, string | undefined>): ProcessorConfig {
   const r = schema.safeParse(env);

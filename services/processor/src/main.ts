@@ -11,7 +11,7 @@ import { createProcessor } from './app';
 import { KafkaDefinitionSource, KafkaEventSource, kafkaSink } from './consumer/kafka-sources';
 import { KafkaEventLogReader } from './consumer/kafka-log-reader';
 import { ThreadedKafkaEventSource } from './consumer/threaded-kafka-source';
-import { parseConfig } from './config';
+import { parseConfig, useFetchThread } from './config';
 import { startProcessorHttp } from './http/server';
 import { EpochGuardedRepository, RedisEpochGuard } from './safety/redis-epoch';
 import { boundedSink } from './safety/bounded-sink';
@@ -55,7 +55,7 @@ async function main() {
   await epoch.ensure(async () => freshGroup);
   const sourceOptions = { sessionTimeoutMs: config.TINYCDP_SESSION_TIMEOUT_MS, fetchMb: config.TINYCDP_FETCH_MB };
   // With the Kafka thread, segment changes are produced there too (kafkajs encodes them off this thread).
-  const threaded = config.TINYCDP_FETCH_THREAD
+  const threaded = useFetchThread(config.TINYCDP_FETCH_THREAD)
     ? new ThreadedKafkaEventSource(kafka, connection, topics.events, config.TINYCDP_PROCESSOR_GROUP, logger, sourceOptions)
     : null;
   const changesProducer = threaded?.producer ?? producer;

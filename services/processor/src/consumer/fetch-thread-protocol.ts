@@ -16,6 +16,8 @@ export interface FetchThreadSetup {
   readonly fetchMb: number;
   /** Packed bytes handed over and not yet processed above which the fetch thread stops fetching ahead. */
   readonly maxQueuedBytes: number;
+  /** Join the group but fetch nothing (on every group join) until told `resume`. */
+  readonly startPaused: boolean;
 }
 
 export type FromFetchThread =
@@ -40,4 +42,5 @@ export type ToFetchThread =
   /** `bytes` of handed-over batches are done with; commit `next` for `partition` (null: nothing to commit). */
   | { readonly t: 'processed'; readonly partition: number; readonly next: string | null; readonly bytes: number }
   | { readonly t: 'send'; readonly id: number; readonly request: SendRequest }
+  | { readonly t: 'resume' }
   | { readonly t: 'stop' };

@@ -29,6 +29,7 @@ let wake: (() => void) | null = null;
 const toCommit = new Map<number, string>();
 let committing: Promise<void> | null = null;
 let stopping = false;
+let paused = setup.startPaused;
 
 function commitLoop(): Promise<void> {
   committing ??= (async () => {
@@ -89,6 +90,9 @@ port.on('message', (m: ToFetchThread) => {
       wake = null;
       w();
     }
+  } else if (m.t === 'resume') {
+    paused = false;
+    consumer.resume([{ topic: setup.topic }]);
   } else if (m.t === 'stop') {
     void (async () => {
       await commitLoop();
@@ -102,6 +106,8 @@ port.on('message', (m: ToFetchThread) => {
 });
 
 consumer.on(consumer.events.GROUP_JOIN, (e) => {
+  // Emitted after the assignment is synced and before the generation's first fetch.
+  if (paused) consumer.pause([{ topic: setup.topic }]);
   post({ t: 'assigned', partitions: (e.payload.memberAssignment[setup.topic] ?? []).slice().sort((a, b) => a - b) });
 });
 consumer.on(consumer.events.CRASH, (e) => {

@@ -39,6 +39,8 @@ export interface KafkaEventSourceOptions {
   readonly partitionsConsumedConcurrently?: number;
   /** Most MiB one fetch reads (processorConsumerConfig): bounds memory while catching up. */
   readonly fetchMb?: number;
+  /** Join the group but fetch nothing (on every group join) until `resume()`. */
+  readonly startPaused?: boolean;
 }
 
 /**
@@ -64,7 +66,9 @@ export class KafkaEventSource implements EventSource {
       sessionTimeoutMs: options.sessionTimeoutMs ?? 30_000,
       partitionsConsumedConcurrently: options.partitionsConsumedConcurrently ?? 8,
       fetchMb: options.fetchMb ?? DEFAULT_FETCH_MB,
+      startPaused: options.startPaused ?? false,
     };
+    this.paused = this.opts.startPaused;
     this.groupLag = new GroupLag(kafka, topic, groupId);
   }
 
@@ -72,6 +76,8 @@ export class KafkaEventSource implements EventSource {
     const consumer = this.kafka.consumer(processorConsumerConfig(this.groupId, this.opts.sessionTimeoutMs, this.opts.fetchMb));
     this.consumer = consumer;
     consumer.on(consumer.events.GROUP_JOIN, (e) => {
+      // Emitted after the assignment is synced and before the generation's first fetch.
+      if (this.paused) consumer.pause([{ topic: this.topic }]);
       const partitions = (e.payload.memberAssignment[this.topic] ?? []).slice().sort((a, b) => a - b);
       this.logger.info({ partitions }, 'partitions_assigned');
       onAssignment(partitions);
@@ -102,6 +108,14 @@ export class KafkaEventSource implements EventSource {
     await this.consumer?.disconnect();
     this.consumer = null;
     await this.groupLag.close();
+  }
+
+  private paused: boolean;
+
+  /** Starts fetching after `startPaused`. */
+  resume() {
+    this.paused = false;
+    this.consumer?.resume([{ topic: this.topic }]);
   }
 
   lag(): Promise<LagReport[]> {

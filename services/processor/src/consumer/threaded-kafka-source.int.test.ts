@@ -183,6 +183,23 @@ describe('ThreadedKafkaEventSource', () => {
     }
   });
 
+  it('started paused, holds its partitions and handles nothing until resumed', async () => {
+    const topic = await topicWith(300);
+    const r = recorder();
+    let held: number[] = [];
+    const s = source(topic, isolatedGroupId(), { startPaused: true });
+    await s.start(async (messages) => r.record(messages), (p) => (held = p));
+    try {
+      await waitFor(() => held.length === PARTITIONS, { timeoutMs: 30_000, message: 'partitions assigned' });
+      await new Promise((res) => setTimeout(res, 1500));
+      expect(r.total()).toBe(0);
+      s.resume();
+      await waitFor(() => r.total() === 3 * 300, { timeoutMs: 30_000, message: 'all records handled after resume' });
+    } finally {
+      await s.stop();
+    }
+  });
+
   it('shares the partitions between two sources in one group, every record handled', async () => {
     const topic = await topicWith(1500);
     const group = isolatedGroupId();

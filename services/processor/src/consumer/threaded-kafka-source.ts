@@ -16,6 +16,11 @@ export interface ThreadedKafkaEventSourceOptions {
   readonly fetchMb?: number;
   /** MiB fetched ahead and not yet processed, at most (default twice `fetchMb`). */
   readonly maxQueuedMb?: number;
+  /**
+   * Join the group but fetch nothing until `resume()` (e.g. so that every instance of a group holds its
+   * share of the partitions before any of them handles an event).
+   */
+  readonly startPaused?: boolean;
 }
 
 /** One partition's records handed over by one fetch thread and not yet processed. */
@@ -72,6 +77,7 @@ export class ThreadedKafkaEventSource implements EventSource {
       sessionTimeoutMs: options.sessionTimeoutMs ?? 30_000,
       fetchMb,
       maxQueuedMb: options.maxQueuedMb ?? 2 * fetchMb,
+      startPaused: options.startPaused ?? false,
     };
     this.groupLag = new GroupLag(kafka, topic, groupId);
   }
@@ -92,6 +98,7 @@ export class ThreadedKafkaEventSource implements EventSource {
       sessionTimeoutMs: this.opts.sessionTimeoutMs,
       fetchMb: this.opts.fetchMb,
       maxQueuedBytes: this.opts.maxQueuedMb * 1_048_576,
+      startPaused: this.opts.startPaused && !this.resumed,
     };
     const worker = new Worker(new URL('./fetch-thread.mjs', import.meta.url), { workerData: setup });
     this.worker = worker;
@@ -243,6 +250,14 @@ export class ThreadedKafkaEventSource implements EventSource {
     for (const id of [...this.sends.keys()]) this.sent(id, 'the event source stopped');
     this.lanes.clear();
     await this.groupLag.close();
+  }
+
+  private resumed = false;
+
+  /** Starts fetching after `startPaused`. */
+  resume() {
+    this.resumed = true;
+    this.worker?.postMessage({ t: 'resume' } satisfies ToFetchThread);
   }
 
   lag(): Promise<LagReport[]> {
