@@ -142,4 +142,7 @@ async function main() {
   post({ t: 'running' });
 }
 
-main().catch((err: unknown) => post({ t: 'failed', error: String(err instanceof Error ? (err.stack ?? err.message) : err) }));
+main().catch((err: unknown) => {
+  post({ t: 'failed', error: String(err instanceof Error ? (err.stack ?? err.message) : err) });
+  setTimeout(() => process.exit(1), 100);
+});
