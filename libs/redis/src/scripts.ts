@@ -115,9 +115,8 @@ export function pipelined(redis: Redis, add: (pipeline: ChainableCommander) => v
 /**
  * EVALSHA of one of our scripts (EVAL when Redis does not have it cached: first use, a restart or
  * SCRIPT FLUSH), pipelined with the other `pipelined` commands of the tick. The processor's per-profile
- * path: keys and arguments go as arrays (ioredis flattens them one level deep), with no spread of
- * every argument into new arrays and no wrapper closure per call, which shows at thousands of calls
- * per batch.
+ * path: keys and arguments go as arrays (ioredis flattens them one level deep), with no spread of every
+ * argument into new arrays, which shows at thousands of calls per batch.
  */
 export function runScript(redis: Redis, name: ScriptName, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
   return pipelined(
