@@ -67,6 +67,17 @@ function recorder() {
 
 const expected = (p: number, n: number) => Array.from({ length: n }, (_, i) => `p${p}-${i}`);
 
+/** Waits until `r` saw `n` records per partition, then checks they came in offset order. */
+async function handledInOrder(r: ReturnType<typeof recorder>, n: number, timeoutMs = 30_000) {
+  await waitFor(() => r.total() === PARTITIONS * n, { timeoutMs, message: 'all records handled' });
+  for (let p = 0; p < PARTITIONS; p++) expect(r.seen.get(p)).toEqual(expected(p, n));
+}
+
+/** Waits until the group committed `n` on every partition. */
+async function committedUpTo(topic: string, group: string, n: number, timeoutMs = 15_000) {
+  await waitFor(async () => (await committed(topic, group)).every((o) => o === n), { timeoutMs, message: 'offsets committed' });
+}
+
 beforeAll(async () => {
   producer = kafka.producer();
   await producer.connect();
@@ -90,10 +101,9 @@ describe('ThreadedKafkaEventSource', () => {
       r.record(messages);
     }, (p) => assigned.push(p));
     try {
-      await waitFor(() => r.total() === 3 * 3000, { timeoutMs: 30_000, message: 'all records handled' });
-      for (let p = 0; p < PARTITIONS; p++) expect(r.seen.get(p)).toEqual(expected(p, 3000));
+      await handledInOrder(r, 3000);
       expect(assigned.at(-1)).toEqual([0, 1, 2]);
-      await waitFor(async () => (await committed(topic, group)).every((o) => o === 3000), { timeoutMs: 15_000, message: 'offsets committed' });
+      await committedUpTo(topic, group, 3000);
       const lag = await s.lag();
       expect(lag.map((l) => l.lag)).toEqual([0, 0, 0]);
     } finally {
@@ -115,10 +125,9 @@ describe('ThreadedKafkaEventSource', () => {
       r.record(messages);
     }, () => undefined);
     try {
-      await waitFor(() => r.total() === 3 * 400, { timeoutMs: 30_000, message: 'all records handled' });
+      await handledInOrder(r, 400);
       expect(failures).toBe(3);
-      for (let p = 0; p < PARTITIONS; p++) expect(r.seen.get(p)).toEqual(expected(p, 400));
-      await waitFor(async () => (await committed(topic, group)).every((o) => o === 400), { timeoutMs: 15_000, message: 'offsets committed' });
+      await committedUpTo(topic, group, 400);
     } finally {
       await s.stop();
     }
@@ -172,8 +181,7 @@ describe('ThreadedKafkaEventSource', () => {
       r.record(messages);
     }, () => assignments++);
     try {
-      await waitFor(() => r.total() === 3 * 1500, { timeoutMs: 60_000, message: 'all records handled' });
-      for (let p = 0; p < PARTITIONS; p++) expect(r.seen.get(p)).toEqual(expected(p, 1500));
+      await handledInOrder(r, 1500, 60_000);
       expect(assignments).toBe(1); // no rebalance: the session stayed alive
       // It did fetch ahead, and no more than the limit plus the one batch it hands over before waiting.
       expect(maxQueued).toBeGreaterThan(0);
@@ -218,7 +226,7 @@ describe('ThreadedKafkaEventSource', () => {
         timeoutMs: 30_000,
         message: 'both sources holding partitions',
       });
-      await waitFor(async () => (await committed(topic, group)).every((o) => o === 1500), { timeoutMs: 60_000, message: 'offsets committed' });
+      await committedUpTo(topic, group, 1500, 60_000);
       // At least once: a record handed to one before the rebalance may come again through the other.
       for (let p = 0; p < PARTITIONS; p++) expect(new Set(r.seen.get(p))).toEqual(new Set(expected(p, 1500)));
     } finally {

@@ -38,6 +38,11 @@ interface Lane {
 
 type Handler = (messages: readonly LogMessage[]) => Promise<void>;
 
+/** Bytes of the packets a lane holds and has not handed to a call yet. */
+function laneBytes(lane: Lane): number {
+  return lane.queue.reduce((s, q) => s + q.packed.byteLength, lane.restBytes);
+}
+
 const DEFAULT_CHUNK_SIZE = 40_000;
 const RETRY_MS = [200, 500, 1000, 2000, 5000];
 const RESPAWN_MS = 1000;
@@ -62,6 +67,10 @@ export class ThreadedKafkaEventSource implements EventSource {
   private onAssignment: (partitions: number[]) => void = () => undefined;
   private readonly opts: Required<ThreadedKafkaEventSourceOptions>;
   private readonly groupLag: GroupLag;
+  private resumed = false;
+  /** Produce requests on the Kafka thread awaiting its answer. */
+  private sendIds = 0;
+  private readonly sends = new Map<number, { resolve: () => void; reject: (err: unknown) => void }>();
 
   constructor(
     kafka: Kafka,
@@ -164,7 +173,7 @@ export class ThreadedKafkaEventSource implements EventSource {
     for (const [p, lane] of this.lanes) {
       if (held.has(p)) continue;
       this.lanes.delete(p);
-      const bytes = lane.queue.reduce((s, q) => s + q.packed.byteLength, lane.restBytes);
+      const bytes = laneBytes(lane);
       lane.queue.length = 0;
       lane.rest = [];
       if (bytes > 0) this.send(worker, { t: 'processed', partition: p, next: null, bytes });
@@ -196,28 +205,23 @@ export class ThreadedKafkaEventSource implements EventSource {
 
   /** One handler call over the lane's queued records (up to chunkSize), retried until it succeeds. */
   private async drain(lane: Lane) {
-    // A packet larger than what is left of the chunk is split: its rest stays first in the lane, and its
+    // A chunk that ends inside a packet leaves the packet's other records first in the lane; the packet's
     // bytes are released with the call that takes its last record.
     const messages = lane.rest;
-    let bytes = lane.restBytes;
+    let held = lane.restBytes; // bytes of the packet `messages` ends in
+    let bytes = 0;
     lane.rest = [];
     lane.restBytes = 0;
     while (lane.queue.length > 0 && messages.length < this.opts.chunkSize) {
       const q = lane.queue.shift()!;
-      const records = unpackRecords(lane.partition, q.packed, q.from);
-      const room = this.opts.chunkSize - messages.length;
-      if (records.length > room) {
-        lane.rest = records.slice(room);
-        lane.restBytes = q.packed.byteLength;
-        records.length = room;
-      } else bytes += q.packed.byteLength;
-      for (const m of records) messages.push(m);
+      for (const m of unpackRecords(lane.partition, q.packed, q.from)) messages.push(m);
+      bytes += held;
+      held = q.packed.byteLength;
     }
     if (messages.length > this.opts.chunkSize) {
       lane.rest = messages.splice(this.opts.chunkSize);
-      lane.restBytes = bytes;
-      bytes = 0;
-    }
+      lane.restBytes = held;
+    } else bytes += held;
     for (let attempt = 0; ; attempt++) {
       try {
         if (messages.length > 0) await this.handler!(messages);
@@ -251,8 +255,6 @@ export class ThreadedKafkaEventSource implements EventSource {
     this.lanes.clear();
     await this.groupLag.close();
   }
-
-  private resumed = false;
 
   /** Starts fetching after `startPaused`. */
   resume() {
@@ -292,9 +294,6 @@ export class ThreadedKafkaEventSource implements EventSource {
       }),
   };
 
-  private sendIds = 0;
-  private readonly sends = new Map<number, { resolve: () => void; reject: (err: unknown) => void }>();
-
   private sent(id: number, error: string | null) {
     const s = this.sends.get(id);
     if (!s) return;
@@ -306,7 +305,7 @@ export class ThreadedKafkaEventSource implements EventSource {
   /** Bytes fetched ahead and waiting in the lanes (not counting calls under way). */
   queuedBytes(): number {
     let n = 0;
-    for (const lane of this.lanes.values()) n += lane.queue.reduce((s, q) => s + q.packed.byteLength, lane.restBytes);
+    for (const lane of this.lanes.values()) n += laneBytes(lane);
     return n;
   }
 }

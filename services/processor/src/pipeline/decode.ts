@@ -88,7 +88,9 @@ export function decodeMessageSyncWhenPossible(
  * The same event the value gives, but with empty properties, traits and context — which `plan` does not read.
  */
 export function decodeDigest(m: LogMessage, plan: Plan, now: number): DecodeResult | null {
-  const d = m.parsedDigest !== undefined ? m.parsedDigest : m.digest !== undefined ? parseDigest(m.digest) : null;
+  // Read once: a source may decode it on access (packed records).
+  const parsed = m.parsedDigest;
+  const d = parsed !== undefined ? parsed : m.digest !== undefined ? parseDigest(m.digest) : null;
   if (d === null || checkSize(m) !== null || needsEventBody(plan, d.type, d.event)) return null;
   return { kind: 'ok', event: digestEvent(d, receivedAtOf(m, now)) };
 }
