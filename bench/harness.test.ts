@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { renderMarkdown, fmt, type BenchResults } from './lib/report';
 import { summarizeProfile, areaOf, type CpuProfile } from './lib/profile';
+import { parseVariant } from './pipeline-ab';
 import { WARMUP, interleaved, median, pairedRatios, percentile, range, round, summary } from './lib/stats';
 
 describe('stats', () => {
@@ -359,3 +360,16 @@ describe('CI validation of latest.json', () => {
     expect(validateResults({ nope: 1 }).problems).toEqual(['not a bench results document (needs `when` and `scenarios`)']);
   });
 });
+
+describe('pipeline-ab variants', () => {
+  it('parses environment and node-flag tokens, empty is the default, anything else is refused', () => {
+    expect(parseVariant('')).toEqual({ env: {}, nodeFlags: [] });
+    expect(parseVariant(' TINYCDP_FETCH_THREAD=true  node:--single-threaded-gc X=a=b ')).toEqual({
+      env: { TINYCDP_FETCH_THREAD: 'true', X: 'a=b' },
+      nodeFlags: ['--single-threaded-gc'],
+    });
+    expect(() => parseVariant('--flag')).toThrow(/NAME=value or node:<flag>/);
+    expect(() => parseVariant('=x')).toThrow(/"=x"/);
+  });
+});
+

@@ -5,7 +5,7 @@
  * ratio alone does not say what limited it. Best effort: unknown pids are simply left out.
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 const TICKS_PER_S = 100; // USER_HZ on Linux
 
@@ -32,14 +32,37 @@ function findPid(port: number): number | null {
 /** utime + stime of a process and its reaped children, seconds; null when unreadable. */
 export function procCpuSeconds(pid: number): number | null {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    // fields[0] is field 3 (state); utime = field 14, stime = 15, cutime 16, cstime 17.
-    const t = Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14]);
-    return t / TICKS_PER_S;
+    return ticksOf(readFileSync(`/proc/${pid}/stat`, 'utf8'), true) / TICKS_PER_S;
   } catch {
     return null;
   }
+}
+
+/**
+ * CPU seconds of this process' threads so far: the main (JavaScript) thread, and every other thread
+ * summed (V8's GC and compiler helpers, worker threads, libuv's pool). From /proc/self/task; null
+ * where unreadable (not Linux).
+ */
+export function threadCpuSeconds(): { main: number; others: number } | null {
+  try {
+    let main = 0;
+    let others = 0;
+    for (const tid of readdirSync('/proc/self/task')) {
+      const t = ticksOf(readFileSync(`/proc/self/task/${tid}/stat`, 'utf8'), false);
+      if (Number(tid) === process.pid) main = t;
+      else others += t;
+    }
+    return { main: main / TICKS_PER_S, others: others / TICKS_PER_S };
+  } catch {
+    return null;
+  }
+}
+
+/** utime + stime (+ the reaped children's) in clock ticks, from a /proc stat line. */
+function ticksOf(stat: string, withChildren: boolean): number {
+  // fields[0] is field 3 (state); utime = field 14, stime = 15, cutime 16, cstime 17.
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return Number(f[11]) + Number(f[12]) + (withChildren ? Number(f[13]) + Number(f[14]) : 0);
 }
 
 export interface CpuReport {
