@@ -39,8 +39,11 @@ export interface SendRequest {
 }
 
 export type ToFetchThread =
+  /** Begin serving a source (a new thread, or one a stopped source left; see ThreadedKafkaEventSource). */
+  | { readonly t: 'start'; readonly setup: FetchThreadSetup }
   /** `bytes` of handed-over batches are done with; commit `next` for `partition` (null: nothing to commit). */
   | { readonly t: 'processed'; readonly partition: number; readonly next: string | null; readonly bytes: number }
   | { readonly t: 'send'; readonly id: number; readonly request: SendRequest }
   | { readonly t: 'resume' }
+  /** Commit what is processed, leave the group; answered with `stopped`, after which the thread takes a new `start`. */
   | { readonly t: 'stop' };

@@ -2,7 +2,8 @@
  * ThreadedKafkaEventSource against the real broker: every record reaches the handler in offset order per
  * partition, a throwing handler gets the same records again, offsets are committed only for what the
  * handler finished (a successor in the group starts there), fetching ahead is bounded and keeps the
- * session alive, and two sources in one group share the partitions.
+ * session alive, two sources in one group share the partitions, and a stopped source's thread serves
+ * the next source.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
@@ -231,6 +232,35 @@ describe('ThreadedKafkaEventSource', () => {
       for (let p = 0; p < PARTITIONS; p++) expect(new Set(r.seen.get(p))).toEqual(new Set(expected(p, 1500)));
     } finally {
       await Promise.all([a.stop(), b.stop()]);
+    }
+  });
+
+  it("serves the next source with a stopped source's thread: same thread, its own topic and group, every record, in order", async () => {
+    const first = source(await topicWith(200), isolatedGroupId());
+    const r1 = recorder();
+    await first.start(async (messages) => r1.record(messages), () => undefined);
+    const thread = first.threadId;
+    expect(thread).not.toBeNull();
+    try {
+      await handledInOrder(r1, 200);
+    } finally {
+      await first.stop();
+    }
+    expect(first.threadId).toBeNull();
+
+    const topic = await topicWith(500);
+    const group = isolatedGroupId();
+    const r2 = recorder();
+    const second = source(topic, group, { chunkSize: 150 });
+    await second.start(async (messages) => r2.record(messages), () => undefined);
+    try {
+      expect(second.threadId).toBe(thread);
+      await handledInOrder(r2, 500);
+      await committedUpTo(topic, group, 500);
+      // Nothing of the first source's topic came through again.
+      expect(r2.total()).toBe(PARTITIONS * 500);
+    } finally {
+      await second.stop();
     }
   });
 });

@@ -46,6 +46,42 @@ function laneBytes(lane: Lane): number {
 const DEFAULT_CHUNK_SIZE = 40_000;
 const RETRY_MS = [200, 500, 1000, 2000, 5000];
 const RESPAWN_MS = 1000;
+const THREAD_URL = new URL('./fetch-thread.mjs', import.meta.url);
+
+/**
+ * A fetch thread a stopped source left, kept for the next source of this process: its kafkajs decoding
+ * and packing are compiled already (a new thread starts cold: slower, and its compiler and collector
+ * compete with the pipeline for cores). Unreferenced, so it never keeps the process alive; one at most.
+ */
+let spare: Worker | null = null;
+
+/** Our listeners only: Node's own (newListener/removeListener, which ref the port) must stay. */
+function detach(w: Worker) {
+  for (const event of ['message', 'error', 'exit']) w.removeAllListeners(event);
+}
+
+function takeThread(): Worker {
+  const w = spare;
+  spare = null;
+  if (!w) return new Worker(THREAD_URL);
+  detach(w);
+  w.ref();
+  return w;
+}
+
+function parkThread(w: Worker) {
+  detach(w);
+  if (spare !== null) {
+    void w.terminate();
+    return;
+  }
+  spare = w;
+  w.unref();
+  w.on('error', () => undefined); // an idle thread's failure matters to nobody: it is dropped on exit
+  w.once('exit', () => {
+    if (spare === w) spare = null;
+  });
+}
 
 /**
  * The consumer-group edge of the processor with fetching on a thread of its own: a kafkajs consumer in
@@ -109,9 +145,9 @@ export class ThreadedKafkaEventSource implements EventSource {
       maxQueuedBytes: this.opts.maxQueuedMb * 1_048_576,
       startPaused: this.opts.startPaused && !this.resumed,
     };
-    const worker = new Worker(new URL('./fetch-thread.mjs', import.meta.url), { workerData: setup });
+    const worker = takeThread();
     this.worker = worker;
-    return new Promise((resolve, reject) => {
+    const started = new Promise<void>((resolve, reject) => {
       let running = false;
       worker.on('message', (m: FromFetchThread) => {
         switch (m.t) {
@@ -161,6 +197,13 @@ export class ThreadedKafkaEventSource implements EventSource {
         }, RESPAWN_MS);
       });
     });
+    worker.postMessage({ t: 'start', setup } satisfies ToFetchThread);
+    return started;
+  }
+
+  /** Thread id of the current fetch thread (null while there is none). */
+  get threadId(): number | null {
+    return this.worker?.threadId ?? null;
   }
 
   private send(worker: Worker, m: ToFetchThread) {
@@ -242,14 +285,16 @@ export class ThreadedKafkaEventSource implements EventSource {
     await Promise.allSettled([...this.inFlight]);
     const worker = this.worker;
     if (worker) {
-      const stopped = new Promise<void>((resolve) => {
-        worker.on('message', (m: FromFetchThread) => m.t === 'stopped' && resolve());
-        worker.once('exit', () => resolve());
+      // 'stopped': the thread left the group and may serve the next source; no answer: it is ended.
+      const stopped = new Promise<boolean>((resolve) => {
+        worker.on('message', (m: FromFetchThread) => m.t === 'stopped' && resolve(true));
+        worker.once('exit', () => resolve(false));
       });
       worker.postMessage({ t: 'stop' } satisfies ToFetchThread);
-      await Promise.race([stopped, new Promise((r) => setTimeout(r, 30_000))]);
+      const reusable = await Promise.race([stopped, new Promise<boolean>((r) => setTimeout(() => r(false), 30_000))]);
       this.worker = null;
-      await worker.terminate();
+      if (reusable) parkThread(worker);
+      else await worker.terminate();
     }
     for (const id of [...this.sends.keys()]) this.sent(id, 'the event source stopped');
     this.lanes.clear();
