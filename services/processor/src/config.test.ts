@@ -41,11 +41,11 @@ describe('processor config', () => {
     );
   });
 
-  it('TINYCDP_FETCH_THREAD: auto (default) puts the Kafka client on a thread from 4 cores; true/false force it', () => {
+  it('TINYCDP_FETCH_THREAD: auto (default) puts the Kafka client on a thread from 2 cores; true/false force it', () => {
     expect(parseConfig(required).TINYCDP_FETCH_THREAD).toBe('auto');
-    expect(useFetchThread('auto', 2)).toBe(false);
-    expect(useFetchThread(undefined, 4)).toBe(true);
-    expect(useFetchThread('true', 2)).toBe(true);
+    expect(useFetchThread('auto', 1)).toBe(false);
+    expect(useFetchThread(undefined, 2)).toBe(true);
+    expect(useFetchThread('true', 1)).toBe(true);
     expect(useFetchThread('off', 16)).toBe(false);
     expect(() => parseConfig({ ...required, TINYCDP_FETCH_THREAD: 'sometimes' })).toThrow(/TINYCDP_FETCH_THREAD: must be auto, true or false/);
   });
