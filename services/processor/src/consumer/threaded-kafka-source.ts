@@ -92,7 +92,8 @@ function parkThread(w: Worker) {
  * the lanes concurrently. An offset is committed only after the handler resolved for every record before
  * it; a throwing handler gets the same records again (with backoff) — the EventSource contract of
  * KafkaEventSource, whose consumer runs on the pipeline thread. A fetch thread that dies is replaced
- * (its successor starts from the committed offsets).
+ * (its successor starts from the committed offsets); a stopped source leaves its thread to the next
+ * source of the process (`spare`).
  */
 export class ThreadedKafkaEventSource implements EventSource {
   private worker: Worker | null = null;
@@ -291,7 +292,9 @@ export class ThreadedKafkaEventSource implements EventSource {
         worker.once('exit', () => resolve(false));
       });
       worker.postMessage({ t: 'stop' } satisfies ToFetchThread);
-      const reusable = await Promise.race([stopped, new Promise<boolean>((r) => setTimeout(() => r(false), 30_000))]);
+      let timer: NodeJS.Timeout | undefined;
+      const reusable = await Promise.race([stopped, new Promise<boolean>((r) => (timer = setTimeout(() => r(false), 30_000)))]);
+      clearTimeout(timer);
       this.worker = null;
       if (reusable) parkThread(worker);
       else await worker.terminate();
