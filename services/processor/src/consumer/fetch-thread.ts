@@ -44,22 +44,33 @@ class Session {
     this.paused = setup.startPaused;
   }
 
+  /**
+   * Commits what `toCommit` holds, one request at a time, until it is empty. (`committing` is cleared in
+   * a promise reaction, never synchronously: were it cleared inside the function that creates it, a call
+   * with nothing to commit would clear it before it is set, leaving it set for good — and every later
+   * commit waiting on it.)
+   */
   private commitLoop(): Promise<void> {
-    this.committing ??= (async () => {
-      while (this.toCommit.size > 0 && !this.stopping) {
-        const partitions = [...this.toCommit].map(([partition, offset]) => ({ topic: this.setup.topic, partition, offset }));
-        this.toCommit.clear();
-        try {
-          await this.consumer.commitOffsets(partitions);
-        } catch (err) {
-          // Not ours any more (rebalance) or the coordinator moved: the next owner starts from the last
-          // committed offset and the pipeline's message-id dedupe makes the replay a no-op.
-          post({ t: 'log', level: 'warn', msg: 'offset_commit_failed', detail: String(err) });
-        }
+    if (this.committing === null && this.toCommit.size > 0 && !this.stopping) {
+      this.committing = this.commitAll().finally(() => {
+        this.committing = null;
+      });
+    }
+    return this.committing ?? Promise.resolve();
+  }
+
+  private async commitAll() {
+    while (this.toCommit.size > 0 && !this.stopping) {
+      const partitions = [...this.toCommit].map(([partition, offset]) => ({ topic: this.setup.topic, partition, offset }));
+      this.toCommit.clear();
+      try {
+        await this.consumer.commitOffsets(partitions);
+      } catch (err) {
+        // Not ours any more (rebalance) or the coordinator moved: the next owner starts from the last
+        // committed offset and the pipeline's message-id dedupe makes the replay a no-op.
+        post({ t: 'log', level: 'warn', msg: 'offset_commit_failed', detail: String(err) });
       }
-      this.committing = null;
-    })();
-    return this.committing;
+    }
   }
 
   private async send(id: number, r: SendRequest) {

@@ -2,8 +2,9 @@
  * ThreadedKafkaEventSource against the real broker: every record reaches the handler in offset order per
  * partition, a throwing handler gets the same records again, offsets are committed only for what the
  * handler finished (a successor in the group starts there), fetching ahead is bounded and keeps the
- * session alive, two sources in one group share the partitions, and a stopped source's thread serves
- * the next source.
+ * session alive, two sources in one group share the partitions, a partition given back after a
+ * rebalance waits for the call still running on it (and commits go on after the rebalance), and a stopped
+ * source's thread serves the next source.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
@@ -261,6 +262,50 @@ describe('ThreadedKafkaEventSource', () => {
       expect(r2.total()).toBe(PARTITIONS * 500);
     } finally {
       await second.stop();
+    }
+  });
+
+  it('a partition given back after a rebalance waits for the call still running on it: one call per partition at a time', async () => {
+    const topic = await topicWith(300);
+    const group = isolatedGroupId();
+    const r = recorder();
+    const active = new Map<number, number>();
+    let most = 0;
+    let release!: () => void;
+    const gate = new Promise<void>((res) => (release = res));
+    let held: number[] = [];
+    const a = source(topic, group);
+    await a.start(async (messages) => {
+      const p = messages[0]!.partition;
+      active.set(p, (active.get(p) ?? 0) + 1);
+      most = Math.max(most, active.get(p)!);
+      await gate;
+      r.record(messages);
+      active.set(p, active.get(p)! - 1);
+    }, (p) => (held = p));
+    // A member that never finishes a call, so it commits nothing: what it took comes back unprocessed.
+    const b = source(topic, group);
+    try {
+      await waitFor(() => active.size === PARTITIONS, { timeoutMs: 30_000, message: 'a call under way on every partition' });
+      await b.start(async () => {
+        throw new Error('not this one');
+      }, () => undefined);
+      await waitFor(() => held.length > 0 && held.length < PARTITIONS, { timeoutMs: 30_000, message: 'some partitions taken away' });
+      await b.stop();
+      await waitFor(() => held.length === PARTITIONS, { timeoutMs: 30_000, message: 'partitions given back' });
+      // The given-back partitions' records came again; their calls must wait for the ones still running.
+      await new Promise((res) => setTimeout(res, 1500));
+      expect(most).toBe(1);
+      release();
+      await waitFor(() => [...Array(PARTITIONS).keys()].every((p) => new Set(r.seen.get(p)).size === 300), {
+        timeoutMs: 30_000,
+        message: 'every record handled',
+      });
+      await committedUpTo(topic, group, 300);
+      expect(most).toBe(1);
+    } finally {
+      release();
+      await Promise.all([a.stop(), b.stop()]);
     }
   });
 });

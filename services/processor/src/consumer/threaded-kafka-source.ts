@@ -99,6 +99,8 @@ export class ThreadedKafkaEventSource implements EventSource {
   private worker: Worker | null = null;
   private readonly lanes = new Map<number, Lane>();
   private readonly inFlight = new Set<Promise<void>>();
+  /** The handler call under way per partition, whichever lane (current or dropped) made it. */
+  private readonly calling = new Map<number, Promise<void>>();
   private stopping = false;
   private handler: Handler | null = null;
   private onAssignment: (partitions: number[]) => void = () => undefined;
@@ -226,7 +228,19 @@ export class ThreadedKafkaEventSource implements EventSource {
 
   private enqueue(worker: Worker, partition: number, first: string, last: string, packed: ArrayBuffer) {
     let lane = this.lanes.get(partition);
-    if (!lane) this.lanes.set(partition, (lane = { partition, worker, queue: [], rest: [], restBytes: 0, next: Number(first), busy: false }));
+    if (!lane) {
+      // A partition given back after a rebalance took it: a call of the dropped lane may still run, over
+      // records the new lane gets again (nothing was committed past it). The new lane waits for it: one
+      // call per partition at a time, always.
+      const prior = this.calling.get(partition);
+      const fresh: Lane = { partition, worker, queue: [], rest: [], restBytes: 0, next: Number(first), busy: prior !== undefined };
+      const go = () => {
+        fresh.busy = false;
+        if (this.lanes.get(partition) === fresh) this.pump(fresh);
+      };
+      prior?.then(go, go);
+      this.lanes.set(partition, (lane = fresh));
+    }
     if (this.stopping || Number(last) < lane.next) {
       this.send(worker, { t: 'processed', partition, next: null, bytes: packed.byteLength });
       return;
@@ -241,10 +255,12 @@ export class ThreadedKafkaEventSource implements EventSource {
     lane.busy = true;
     const run = this.drain(lane).finally(() => {
       this.inFlight.delete(run);
+      if (this.calling.get(lane.partition) === run) this.calling.delete(lane.partition);
       lane.busy = false;
       if (this.lanes.get(lane.partition) === lane) this.pump(lane);
     });
     this.inFlight.add(run);
+    this.calling.set(lane.partition, run);
   }
 
   /** One handler call over the lane's queued records (up to chunkSize), retried until it succeeds. */
