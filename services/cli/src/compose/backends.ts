@@ -34,6 +34,8 @@ import {
   KafkaDefinitionSource,
   KafkaEventLogReader,
   KafkaEventSource,
+  ThreadedKafkaEventSource,
+  useFetchThread,
   RedisEpochGuard,
   kafkaSink,
   type DefinitionSource,
@@ -103,16 +105,10 @@ export interface ConfigBackend {
 export async function openLogBackend(config: AllInOneConfig, logger: Logger): Promise<LogBackend> {
   const topics = topicNames(config.TINYCDP_TOPIC_PREFIX);
   if (config.KAFKA_BROKERS) {
-    const kafka = new Kafka({
-    clientId: 'tinycdp',
-    brokers: config.KAFKA_BROKERS.split(','),
-    logLevel: logLevel.WARN,
     // Short timeouts and few retries: when the broker is down, ingest must answer 503 in about two
     // seconds (measured by services/ingest/src/kafka-outage.int.test.ts), not hang for kafkajs' 30 s.
-    connectionTimeout: 1_000,
-    requestTimeout: 5_000,
-    retry: { retries: 3, initialRetryTime: 100, maxRetryTime: 1_000 },
-  });
+    const connection = { clientId: 'tinycdp', brokers: config.KAFKA_BROKERS.split(','), connectionTimeout: 1_000, requestTimeout: 5_000 };
+    const kafka = new Kafka({ ...connection, logLevel: logLevel.WARN, retry: { retries: 3, initialRetryTime: 100, maxRetryTime: 1_000 } });
     const admin = kafka.admin();
     await admin.connect();
     const settings = topicSettingsFromConfig({ partitions: config.TINYCDP_PARTITIONS, replicationFactor: config.TINYCDP_REPLICATION_FACTOR });
@@ -133,7 +129,11 @@ export async function openLogBackend(config: AllInOneConfig, logger: Logger): Pr
       changes: kafkaSink(producer, topics.segmentChanges),
       dlq: kafkaSink(producer, topics.eventsDlq),
       definitionPublisher: new DefinitionsWriter(producer, topics.definitions),
-      events: (group, log) => new KafkaEventSource(kafka, topics.events, group, log),
+      // As services/processor: the consumer on a Kafka thread of its own from 2 cores (TINYCDP_FETCH_THREAD).
+      events: (group, log) =>
+        useFetchThread(config.TINYCDP_FETCH_THREAD)
+          ? new ThreadedKafkaEventSource(kafka, connection, topics.events, group, log)
+          : new KafkaEventSource(kafka, topics.events, group, log),
       async hasCommitted(group) {
         const committed = await admin.fetchOffsets({ groupId: group, topics: [topics.events] });
         return committed.some((t) => t.partitions.some((p) => p.offset !== '-1'));

@@ -25,4 +25,11 @@ describe('all-in-one config', () => {
     expect(() => parseAllInOneConfig({ TINYCDP_REPLICATION_FACTOR: '33' })).toThrow(/TINYCDP_REPLICATION_FACTOR: /);
     expect(() => parseAllInOneConfig({ TINYCDP_PARTITIONS: 'many' })).toThrow(/TINYCDP_PARTITIONS: /);
   });
+
+  it('TINYCDP_FETCH_THREAD as the processor reads it: auto by default, true/false, anything else refused', () => {
+    expect(parseAllInOneConfig({}).TINYCDP_FETCH_THREAD).toBe('auto');
+    expect(parseAllInOneConfig({ TINYCDP_FETCH_THREAD: 'false' }).TINYCDP_FETCH_THREAD).toBe('false');
+    expect(() => parseAllInOneConfig({ TINYCDP_FETCH_THREAD: 'sometimes' })).toThrow(/TINYCDP_FETCH_THREAD: must be auto, true or false/);
+  });
 });
+

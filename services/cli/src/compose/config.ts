@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { fetchThreadSetting } from '@tinycdp/processor';
 
 /**
  * Configuration of the all-in-one process (`tinycdp start`). Each of KAFKA_BROKERS, REDIS_URL and
@@ -17,6 +18,8 @@ const schema = z.object({
   /** Replication factor of the Kafka topics it creates: use 3 on a real cluster (1 suits a single broker). */
   TINYCDP_REPLICATION_FACTOR: z.coerce.number().int().min(1).max(32).default(1),
   TINYCDP_PROCESSOR_GROUP: z.string().min(1).default('tinycdp-processor'),
+  /** With KAFKA_BROKERS: the processor's Kafka client on a thread of its own (as services/processor). */
+  TINYCDP_FETCH_THREAD: fetchThreadSetting,
   TINYCDP_MIGRATE: z.enum(['true', 'false', '1', '0']).default('true'),
   PORT: z.coerce.number().int().min(0).max(65535).default(4000),
   HOST: z.string().default('0.0.0.0'),
