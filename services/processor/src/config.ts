@@ -2,12 +2,12 @@ import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import { DEFAULT_FETCH_MB } from '@tinycdp/kafka';
 
-/** Processor configuration: parsed once at start-up; every problem reported at once; frozen. */
 /** TINYCDP_FETCH_THREAD (also read by the all-in-one `tinycdp start` with KAFKA_BROKERS): see `useFetchThread`. */
 export const fetchThreadSetting = z
   .enum(['auto', '1', '0', 'true', 'false', 'yes', 'no', 'on', 'off'], { message: 'must be auto, true or false' })
   .default('auto');
 
+/** Processor configuration: parsed once at start-up; every problem reported at once; frozen. */
 const schema = z.object({
   KAFKA_BROKERS: z.string().min(1, 'KAFKA_BROKERS is required for the processor (comma-separated host:port)'),
   REDIS_URL: z.string().url('REDIS_URL must be a redis:// URL'),

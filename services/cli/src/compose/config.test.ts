@@ -32,4 +32,3 @@ describe('all-in-one config', () => {
     expect(() => parseAllInOneConfig({ TINYCDP_FETCH_THREAD: 'sometimes' })).toThrow(/TINYCDP_FETCH_THREAD: must be auto, true or false/);
   });
 });
-
