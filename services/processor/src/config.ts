@@ -2,10 +2,8 @@ import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import { DEFAULT_FETCH_MB } from '@tinycdp/kafka';
 
-/** TINYCDP_FETCH_THREAD (also read by the all-in-one `tinycdp start` with KAFKA_BROKERS): see `useFetchThread`. */
-export const fetchThreadSetting = z
-  .enum(['auto', '1', '0', 'true', 'false', 'yes', 'no', 'on', 'off'], { message: 'must be auto, true or false' })
-  .default('auto');
+/** TINYCDP_FETCH_THREAD's values (also read by the all-in-one `tinycdp start` with KAFKA_BROKERS): see `useFetchThread`. */
+export const fetchThreadSetting = z.enum(['auto', '1', '0', 'true', 'false', 'yes', 'no', 'on', 'off'], { message: 'must be auto, true or false' });
 
 /** Processor configuration: parsed once at start-up; every problem reported at once; frozen. */
 const schema = z.object({
@@ -30,7 +28,7 @@ const schema = z.object({
    * Run the Kafka client (consume events, produce segment changes) on a thread of its own, fetching ahead
    * of the pipeline: `auto` (default) does when the machine has at least FETCH_THREAD_MIN_CORES cores.
    */
-  TINYCDP_FETCH_THREAD: fetchThreadSetting,
+  TINYCDP_FETCH_THREAD: fetchThreadSetting.default('auto'),
   /** Events read from the log per backfill chunk (one checkpoint per chunk). */
   TINYCDP_BACKFILL_CHUNK: z.coerce.number().int().min(10).max(100_000).default(2000),
   /** Profiles re-evaluated per rollout batch (one checkpoint per batch). */

@@ -19,7 +19,7 @@ const schema = z.object({
   TINYCDP_REPLICATION_FACTOR: z.coerce.number().int().min(1).max(32).default(1),
   TINYCDP_PROCESSOR_GROUP: z.string().min(1).default('tinycdp-processor'),
   /** With KAFKA_BROKERS: the processor's Kafka client on a thread of its own (as services/processor). */
-  TINYCDP_FETCH_THREAD: fetchThreadSetting,
+  TINYCDP_FETCH_THREAD: fetchThreadSetting.default('auto'),
   TINYCDP_MIGRATE: z.enum(['true', 'false', '1', '0']).default('true'),
   PORT: z.coerce.number().int().min(0).max(65535).default(4000),
   HOST: z.string().default('0.0.0.0'),
