@@ -15,12 +15,11 @@
  */
 import { spawn } from 'node:child_process';
 import { Redis } from 'ioredis';
-import { topicNames } from '@tinycdp/kafka';
 import { threadCpuSeconds } from './lib/cpu';
 import { mixedWorkload } from './lib/events';
 import { publishDefinitions, seedDefinitions } from './lib/processor-harness';
 import { median, round } from './lib/stats';
-import { REDIS_URL, REPO_DIR, benchKafka, createTopics, deleteRedisPrefix, deleteTopics, ensureStack, isMain, isolation, token, type Isolation } from './lib/stack';
+import { REDIS_URL, REPO_DIR, benchKafka, createTopics, deleteRedisPrefix, deleteTopics, ensureStack, isMain, isolation, isolationAt, token } from './lib/stack';
 import { consumeOnly, processorRun, throughIngest } from './pipeline';
 
 const PARTITIONS = 6;
@@ -62,12 +61,7 @@ interface RunResult {
 }
 
 async function child(setup: ChildSetup): Promise<RunResult> {
-  const iso: Isolation = {
-    topicPrefix: setup.topicPrefix,
-    topics: topicNames(setup.topicPrefix),
-    redisPrefix: setup.redisPrefix,
-    group: (what) => `bench-ab-${what}-${token(6)}`,
-  };
+  const iso = isolationAt(setup.topicPrefix, setup.redisPrefix, (what) => `bench-ab-${what}-${token(6)}`);
   const kafka = benchKafka('bench-pipeline-ab');
   const redis = new Redis(REDIS_URL);
   try {

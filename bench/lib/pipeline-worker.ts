@@ -10,10 +10,9 @@
  * `{cmd: 'progress'}` → PipelineWorkerProgress; `{cmd: 'exit'}` stops the processor and exits.
  */
 process.env.KAFKAJS_NO_PARTITIONER_WARNING ??= '1';
-import { topicNames } from '@tinycdp/kafka';
 import { startProcessor } from './processor-harness';
 import { serveParent, workerMain } from './child';
-import { benchKafka, deleteRedisPrefix, type Isolation } from './stack';
+import { benchKafka, deleteRedisPrefix, isolationAt } from './stack';
 
 export interface PipelineWorkerSetup {
   readonly topicPrefix: string;
@@ -40,14 +39,10 @@ export interface PipelineWorkerProgress {
 
 export type PipelineWorkerRequest = { cmd: 'assigned' | 'go' | 'progress' };
 
-function isolationOf(topicPrefix: string, redisPrefix: string, groupId: string): Isolation {
-  return { topicPrefix, topics: topicNames(topicPrefix), redisPrefix, group: () => groupId };
-}
-
 async function warmUp(setup: PipelineWorkerSetup): Promise<void> {
   const groupId = `${setup.groupId}-warmup-${process.pid}`;
   const redisPrefix = `${setup.redisPrefix}warmup-${process.pid}:`;
-  const iso = isolationOf(setup.warmup.topicPrefix, redisPrefix, groupId);
+  const iso = isolationAt(setup.warmup.topicPrefix, redisPrefix, () => groupId);
   const warm = await startProcessor({ kafka: benchKafka('bench-pipeline-warmup'), iso, numPartitions: setup.numPartitions });
   try {
     await warm.source.reached(setup.warmup.events, 120_000);
@@ -59,7 +54,7 @@ async function warmUp(setup: PipelineWorkerSetup): Promise<void> {
 
 async function main(setup: PipelineWorkerSetup): Promise<void> {
   await warmUp(setup);
-  const iso = isolationOf(setup.topicPrefix, setup.redisPrefix, setup.groupId);
+  const iso = isolationAt(setup.topicPrefix, setup.redisPrefix, () => setup.groupId);
   const running = await startProcessor({
     kafka: benchKafka('bench-pipeline-worker'),
     iso,

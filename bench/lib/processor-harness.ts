@@ -1,9 +1,10 @@
 /**
  * Starts the real processor (services/processor createProcessor) wired the way its main.ts wires it —
- * KafkaEventSource, KafkaDefinitionSource, kafkaSink, RedisProfileStore and RedisDefinitionCache over an
- * auto-pipelining ioredis client, an idempotent producer for changes — against isolated topics, group and
- * Redis prefix. The event source and the profile repository are wrapped (not changed) to count handled
- * messages and time each I/O stage, so scenarios can tell exactly when the last event was applied.
+ * kafkaEventSource (the Kafka thread or not, as main.ts decides), KafkaDefinitionSource, kafkaSink,
+ * RedisProfileStore and RedisDefinitionCache over an auto-pipelining ioredis client, an idempotent
+ * producer for changes — against isolated topics, group and Redis prefix. The event source and the
+ * profile repository are wrapped (not changed) to count handled messages and time each I/O stage, so
+ * scenarios can tell exactly when the last event was applied.
  */
 import type { Kafka, Producer } from 'kafkajs';
 import { Redis } from 'ioredis';
@@ -14,10 +15,10 @@ import type { Definition } from '@tinycdp/engine';
 import { DefinitionsWriter, type RecordProducer } from '@tinycdp/kafka';
 import { RedisDefinitionCache, RedisProfileStore } from '@tinycdp/redis';
 import { createProcessor, type Processor } from '../../services/processor/src/app';
-import { KafkaDefinitionSource, KafkaEventSource, kafkaSink } from '../../services/processor/src/consumer/kafka-sources';
+import { KafkaDefinitionSource, kafkaSink } from '../../services/processor/src/consumer/kafka-sources';
 import type { EventSource, LogMessage, ProfileRepository, RecordSink } from '../../services/processor/src/ports';
 import { KAFKA_BROKERS, REDIS_URL, type Isolation } from './stack';
-import { ThreadedKafkaEventSource } from '../../services/processor/src/consumer/threaded-kafka-source';
+import { kafkaEventSource } from '../../services/processor/src/consumer/kafka-event-source';
 import { useFetchThread } from '../../services/processor/src/config';
 
 /** The seed definitions of issue 8 (traits, segments, one flag). */
@@ -188,22 +189,24 @@ export async function startProcessor(opts: {
     'redis',
     stages,
   );
-  const threaded =
-    (opts.fetchThread ?? useFetchThread(process.env.TINYCDP_FETCH_THREAD))
-      ? new ThreadedKafkaEventSource(kafka, { clientId: 'bench-processor', brokers: [...KAFKA_BROKERS] }, iso.topics.events, groupId, logger, {
-          startPaused: opts.startPaused ?? false,
-        })
-      : null;
   // As main.ts: with the Kafka thread, segment changes are produced there.
-  const changesProducer = threaded?.producer ?? producer;
+  const events = kafkaEventSource(
+    opts.fetchThread ?? useFetchThread(process.env.TINYCDP_FETCH_THREAD),
+    kafka,
+    { clientId: 'bench-processor', brokers: [...KAFKA_BROKERS] },
+    iso.topics.events,
+    groupId,
+    logger,
+    { startPaused: opts.startPaused ?? false },
+  );
+  const changesProducer = events.producer ?? producer;
   const changes = timed<RecordSink>(
     opts.changesSink?.(changesProducer) ?? kafkaSink(changesProducer, iso.topics.segmentChanges),
     ['send'],
     'kafka.changes',
     stages,
   );
-  const inner = threaded ?? new KafkaEventSource(kafka, iso.topics.events, groupId, logger, { startPaused: opts.startPaused ?? false });
-  const source = new CountingSource(inner, stages);
+  const source = new CountingSource(events.source, stages);
   const processor = createProcessor({
     events: source,
     definitions: new KafkaDefinitionSource(kafka, iso.topics.definitions),
@@ -226,7 +229,7 @@ export async function startProcessor(opts: {
     source,
     stages,
     redis,
-    resume: () => (threaded ?? (inner as KafkaEventSource)).resume(),
+    resume: () => events.source.resume(),
     async stop() {
       await processor.stop();
       await producer.disconnect();

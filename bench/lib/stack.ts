@@ -86,13 +86,12 @@ export interface Isolation {
 
 export function isolation(name: string): Isolation {
   const t = token(6);
-  const topicPrefix = `bench-${name}-${t}.`;
-  return {
-    topicPrefix,
-    topics: topicNames(topicPrefix),
-    redisPrefix: `bench-${name}-${t}:`,
-    group: (what) => `bench-${name}-${what}-${token(6)}`,
-  };
+  return isolationAt(`bench-${name}-${t}.`, `bench-${name}-${t}:`, (what) => `bench-${name}-${what}-${token(6)}`);
+}
+
+/** The isolation whose topics and Redis keys live under these prefixes (e.g. one made in another process). */
+export function isolationAt(topicPrefix: string, redisPrefix: string, group: (what: string) => string): Isolation {
+  return { topicPrefix, topics: topicNames(topicPrefix), redisPrefix, group };
 }
 
 /** Creates the four TinyCDP topics under the isolation prefix (events/segment-changes with `partitions`) plus `extra`. */

@@ -8,9 +8,9 @@ import { systemClock } from '@tinycdp/common';
 import { ensureTopics, topicNames, topicSettingsFromConfig, topicSpecs, connectSchemaRegistry, wireRecordSink } from '@tinycdp/kafka';
 import { RedisDefinitionCache, RedisProfileStore, RedisRolloutStore, RedisSegmentMembers } from '@tinycdp/redis';
 import { createProcessor } from './app';
-import { KafkaDefinitionSource, KafkaEventSource, kafkaSink } from './consumer/kafka-sources';
+import { KafkaDefinitionSource, kafkaSink } from './consumer/kafka-sources';
+import { kafkaEventSource } from './consumer/kafka-event-source';
 import { KafkaEventLogReader } from './consumer/kafka-log-reader';
-import { ThreadedKafkaEventSource } from './consumer/threaded-kafka-source';
 import { parseConfig, useFetchThread } from './config';
 import { startProcessorHttp } from './http/server';
 import { EpochGuardedRepository, RedisEpochGuard } from './safety/redis-epoch';
@@ -54,13 +54,18 @@ async function main() {
   const epoch = new RedisEpochGuard(redis, config.TINYCDP_REDIS_PREFIX, logger.child({ component: 'epoch' }), { registry });
   await epoch.ensure(async () => freshGroup);
   const sourceOptions = { sessionTimeoutMs: config.TINYCDP_SESSION_TIMEOUT_MS, fetchMb: config.TINYCDP_FETCH_MB };
-  // With the Kafka thread, segment changes are produced there too (kafkajs encodes them off this thread).
-  const threaded = useFetchThread(config.TINYCDP_FETCH_THREAD)
-    ? new ThreadedKafkaEventSource(kafka, connection, topics.events, config.TINYCDP_PROCESSOR_GROUP, logger, sourceOptions)
-    : null;
-  const changesProducer = threaded?.producer ?? producer;
+  const events = kafkaEventSource(
+    useFetchThread(config.TINYCDP_FETCH_THREAD),
+    kafka,
+    connection,
+    topics.events,
+    config.TINYCDP_PROCESSOR_GROUP,
+    logger,
+    sourceOptions,
+  );
+  const changesProducer = events.producer ?? producer;
   const processor = createProcessor({
-    events: threaded ?? new KafkaEventSource(kafka, topics.events, config.TINYCDP_PROCESSOR_GROUP, logger, sourceOptions),
+    events: events.source,
     definitions: new KafkaDefinitionSource(kafka, topics.definitions),
     repo: new EpochGuardedRepository(repo, epoch),
     changes: schemas

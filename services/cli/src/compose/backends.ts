@@ -33,8 +33,7 @@ import type { EventSink } from '@tinycdp/ingest';
 import {
   KafkaDefinitionSource,
   KafkaEventLogReader,
-  KafkaEventSource,
-  ThreadedKafkaEventSource,
+  kafkaEventSource,
   useFetchThread,
   RedisEpochGuard,
   kafkaSink,
@@ -130,10 +129,7 @@ export async function openLogBackend(config: AllInOneConfig, logger: Logger): Pr
       dlq: kafkaSink(producer, topics.eventsDlq),
       definitionPublisher: new DefinitionsWriter(producer, topics.definitions),
       // As services/processor: the consumer on a Kafka thread of its own from 2 cores (TINYCDP_FETCH_THREAD).
-      events: (group, log) =>
-        useFetchThread(config.TINYCDP_FETCH_THREAD)
-          ? new ThreadedKafkaEventSource(kafka, connection, topics.events, group, log)
-          : new KafkaEventSource(kafka, topics.events, group, log),
+      events: (group, log) => kafkaEventSource(useFetchThread(config.TINYCDP_FETCH_THREAD), kafka, connection, topics.events, group, log).source,
       async hasCommitted(group) {
         const committed = await admin.fetchOffsets({ groupId: group, topics: [topics.events] });
         return committed.some((t) => t.partitions.some((p) => p.offset !== '-1'));

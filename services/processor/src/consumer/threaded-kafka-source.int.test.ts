@@ -80,6 +80,21 @@ async function committedUpTo(topic: string, group: string, n: number, timeoutMs 
   await waitFor(async () => (await committed(topic, group)).every((o) => o === n), { timeoutMs, message: 'offsets committed' });
 }
 
+/** Starts `s` with `handler`, runs `body`, and stops `s` whatever happens. */
+async function whileRunning(
+  s: ThreadedKafkaEventSource,
+  handler: (messages: readonly LogMessage[]) => Promise<void>,
+  onAssignment: (partitions: number[]) => void,
+  body: () => Promise<void>,
+) {
+  await s.start(handler, onAssignment);
+  try {
+    await body();
+  } finally {
+    await s.stop();
+  }
+}
+
 beforeAll(async () => {
   producer = kafka.producer();
   await producer.connect();
@@ -97,20 +112,17 @@ describe('ThreadedKafkaEventSource', () => {
     const r = recorder();
     const assigned: number[][] = [];
     const s = source(topic, group, { chunkSize: 700 });
-    await s.start(async (messages) => {
+    await whileRunning(s, async (messages) => {
       expect(new Set(messages.map((m) => m.partition)).size).toBe(1);
       expect(messages.length).toBeLessThanOrEqual(700);
       r.record(messages);
-    }, (p) => assigned.push(p));
-    try {
+    }, (p) => assigned.push(p), async () => {
       await handledInOrder(r, 3000);
       expect(assigned.at(-1)).toEqual([0, 1, 2]);
       await committedUpTo(topic, group, 3000);
       const lag = await s.lag();
       expect(lag.map((l) => l.lag)).toEqual([0, 0, 0]);
-    } finally {
-      await s.stop();
-    }
+    });
   });
 
   it('gives a throwing handler the same records again and commits only after it succeeded', async () => {
@@ -119,20 +131,17 @@ describe('ThreadedKafkaEventSource', () => {
     const r = recorder();
     let failures = 0;
     const s = source(topic, group);
-    await s.start(async (messages) => {
+    await whileRunning(s, async (messages) => {
       if (messages[0]!.partition === 1 && failures < 3) {
         failures++;
         throw new Error('redis unavailable (simulated)');
       }
       r.record(messages);
-    }, () => undefined);
-    try {
+    }, () => undefined, async () => {
       await handledInOrder(r, 400);
       expect(failures).toBe(3);
       await committedUpTo(topic, group, 400);
-    } finally {
-      await s.stop();
-    }
+    });
   });
 
   it('commits nothing past what the handler finished: a successor in the group goes on from there, nothing lost', async () => {
@@ -159,13 +168,10 @@ describe('ThreadedKafkaEventSource', () => {
 
     const second = recorder();
     const s2 = source(topic, group);
-    await s2.start(async (messages) => second.record(messages), () => undefined);
-    try {
+    await whileRunning(s2, async (messages) => second.record(messages), () => undefined, async () => {
       await waitFor(() => second.total() === 3 * 2000 - first.total(), { timeoutMs: 30_000, message: 'the rest handled by the successor' });
       for (let p = 0; p < PARTITIONS; p++) expect([...(first.seen.get(p) ?? []), ...(second.seen.get(p) ?? [])]).toEqual(expected(p, 2000));
-    } finally {
-      await s2.stop();
-    }
+    });
   });
 
   it('fetches ahead at most maxQueuedMb while a slow handler works, and keeps its group session', async () => {
@@ -177,20 +183,17 @@ describe('ThreadedKafkaEventSource', () => {
     const s = source(topic, group, { fetchMb: 1, maxQueuedMb: 1, chunkSize: 100 });
     let assignments = 0;
     let maxQueued = 0;
-    await s.start(async (messages) => {
+    await whileRunning(s, async (messages) => {
       maxQueued = Math.max(maxQueued, s.queuedBytes());
       await new Promise((res) => setTimeout(res, 180));
       r.record(messages);
-    }, () => assignments++);
-    try {
+    }, () => assignments++, async () => {
       await handledInOrder(r, 1500, 60_000);
       expect(assignments).toBe(1); // no rebalance: the session stayed alive
       // It did fetch ahead, and no more than the limit plus the one batch it hands over before waiting.
       expect(maxQueued).toBeGreaterThan(0);
       expect(maxQueued).toBeLessThanOrEqual(2 * 1_048_576);
-    } finally {
-      await s.stop();
-    }
+    });
   });
 
   it('started paused, holds its partitions and handles nothing until resumed', async () => {
@@ -198,16 +201,13 @@ describe('ThreadedKafkaEventSource', () => {
     const r = recorder();
     let held: number[] = [];
     const s = source(topic, isolatedGroupId(), { startPaused: true });
-    await s.start(async (messages) => r.record(messages), (p) => (held = p));
-    try {
+    await whileRunning(s, async (messages) => r.record(messages), (p) => (held = p), async () => {
       await waitFor(() => held.length === PARTITIONS, { timeoutMs: 30_000, message: 'partitions assigned' });
       await new Promise((res) => setTimeout(res, 1500));
       expect(r.total()).toBe(0);
       s.resume();
       await waitFor(() => r.total() === 3 * 300, { timeoutMs: 30_000, message: 'all records handled after resume' });
-    } finally {
-      await s.stop();
-    }
+    });
   });
 
   it('shares the partitions between two sources in one group, every record handled', async () => {
@@ -239,30 +239,25 @@ describe('ThreadedKafkaEventSource', () => {
   it("serves the next source with a stopped source's thread: same thread, its own topic and group, every record, in order", async () => {
     const first = source(await topicWith(200), isolatedGroupId());
     const r1 = recorder();
-    await first.start(async (messages) => r1.record(messages), () => undefined);
-    const thread = first.threadId;
-    expect(thread).not.toBeNull();
-    try {
+    let thread: number | null = null;
+    await whileRunning(first, async (messages) => r1.record(messages), () => undefined, async () => {
+      thread = first.threadId;
+      expect(thread).not.toBeNull();
       await handledInOrder(r1, 200);
-    } finally {
-      await first.stop();
-    }
+    });
     expect(first.threadId).toBeNull();
 
     const topic = await topicWith(500);
     const group = isolatedGroupId();
     const r2 = recorder();
     const second = source(topic, group, { chunkSize: 150 });
-    await second.start(async (messages) => r2.record(messages), () => undefined);
-    try {
+    await whileRunning(second, async (messages) => r2.record(messages), () => undefined, async () => {
       expect(second.threadId).toBe(thread);
       await handledInOrder(r2, 500);
       await committedUpTo(topic, group, 500);
       // Nothing of the first source's topic came through again.
       expect(r2.total()).toBe(PARTITIONS * 500);
-    } finally {
-      await second.stop();
-    }
+    });
   });
 
   it('a partition given back after a rebalance waits for the call still running on it: one call per partition at a time', async () => {
