@@ -19,7 +19,7 @@ import { KafkaDefinitionSource, kafkaSink } from '../../services/processor/src/c
 import type { EventSource, LogMessage, ProfileRepository, RecordSink } from '../../services/processor/src/ports';
 import { KAFKA_BROKERS, REDIS_URL, type Isolation } from './stack';
 import { kafkaEventSource } from '../../services/processor/src/consumer/kafka-event-source';
-import { useFetchThread } from '../../services/processor/src/config';
+import { fetchThreads } from '../../services/processor/src/config';
 
 /** The seed definitions of issue 8 (traits, segments, one flag). */
 export function seedDefinitions(): Definition[] {
@@ -166,8 +166,8 @@ export async function startProcessor(opts: {
   scheduleIntervalMs?: number;
   /** Event value decoder (schema registry wire format); default plain JSON. */
   decodeValue?: (value: Buffer) => unknown;
-  /** Kafka client on a thread of its own (ThreadedKafkaEventSource) or not; default as main.ts decides (TINYCDP_FETCH_THREAD, auto). */
-  fetchThread?: boolean;
+  /** Kafka threads (ThreadedKafkaEventSource; 0: the Kafka client on the pipeline thread); default as main.ts decides (TINYCDP_FETCH_THREAD, auto). */
+  fetchThreads?: number;
   /** Join the group but handle nothing until `resume()`. */
   startPaused?: boolean;
   /** Segment-changes sink over the processor's producer; default plain JSON (kafkaSink). */
@@ -191,7 +191,7 @@ export async function startProcessor(opts: {
   );
   // As main.ts: with the Kafka thread, segment changes are produced there.
   const events = kafkaEventSource(
-    opts.fetchThread ?? useFetchThread(process.env.TINYCDP_FETCH_THREAD),
+    opts.fetchThreads ?? fetchThreads(process.env.TINYCDP_FETCH_THREAD),
     kafka,
     { clientId: 'bench-processor', brokers: [...KAFKA_BROKERS] },
     iso.topics.events,

@@ -1,7 +1,7 @@
 import type { CdpEvent, EventType } from './types';
-import { isBlockedId } from './identity';
+import { isBlockedId, isBlockedIdBytes } from './identity';
 import { LIMITS } from './limits';
-import { formatIsoTime, parseCanonicalIso } from './internal/iso-time';
+import { formatIsoTime, parseCanonicalIso, parseCanonicalIsoBytes } from './internal/iso-time';
 
 /**
  * The header ingest writes beside every event on `tinycdp.events`: the event's identity and time in a
@@ -31,6 +31,7 @@ export interface EventDigest {
 /** Field separator (ASCII unit separator): a field that contains it gets no digest. */
 const SEP = '\x1f';
 const VERSION = '1';
+const VERSION_BYTE = VERSION.charCodeAt(0);
 /** Shared by every digest event: the engine never writes to an event. */
 const EMPTY: { readonly [key: string]: unknown } = Object.freeze({});
 
@@ -75,6 +76,83 @@ export function parseDigest(text: string): EventDigest | null {
     timestamp,
     timestampMs,
   };
+}
+
+/** What `scanDigest` finds in a digest's bytes (one object, reused across records). */
+export interface DigestScan {
+  type: DigestType;
+  timestampMs: number;
+  /**
+   * [start, length] of messageId, userId, anonymousId, event and timestamp, in bytes from the digest's
+   * first byte; length -1 for an absent (empty) id or name.
+   */
+  readonly ranges: Int32Array;
+}
+
+export function newDigestScan(): DigestScan {
+  return { type: 'track', timestampMs: NaN, ranges: new Int32Array(10) };
+}
+
+const SEP_BYTE = 0x1f;
+const FIELDS = 7;
+/** Where each field starts (relative to the digest), and past the end + 1 (a separator's place). */
+const fieldAt = new Int32Array(FIELDS + 1);
+
+/** The event types a digest may stand for, in a fixed order (packed records store the index). */
+export const DIGEST_TYPES: readonly DigestType[] = ['track', 'page', 'screen'];
+
+/**
+ * `parseDigest` of a digest's UTF-8 bytes `b[start..end)` without making strings of them (the
+ * processor's Kafka thread reads one per record): true — a usable digest, described in `out`; false —
+ * `parseDigest` would return null; null — not ASCII (lengths in bytes are not lengths in characters):
+ * parse the text instead.
+ */
+export function scanDigest(b: Uint8Array, start: number, end: number, out: DigestScan): boolean | null {
+  let n = 0;
+  fieldAt[n++] = 0;
+  for (let i = start; i < end; i++) {
+    const c = b[i]!;
+    if (c >= 0x80) return null;
+    if (c === SEP_BYTE) {
+      if (n === FIELDS) return false; // more than seven fields: rejected whatever the rest holds
+      fieldAt[n++] = i + 1 - start;
+    }
+  }
+  if (n !== FIELDS) return false;
+  fieldAt[FIELDS] = end + 1 - start;
+  // Field k is b[start + fieldAt[k] ..) of length fieldAt[k+1] - fieldAt[k] - 1.
+  if (fieldAt[1] !== 2 || b[start] !== VERSION_BYTE) return false;
+  const typeLen = fieldAt[2]! - 3;
+  const type = asciiEquals(b, start + 2, typeLen, 'track') ? 'track' : asciiEquals(b, start + 2, typeLen, 'page') ? 'page' : asciiEquals(b, start + 2, typeLen, 'screen') ? 'screen' : null;
+  if (type === null) return false;
+  const messageIdLen = fieldAt[3]! - fieldAt[2]! - 1;
+  const userIdLen = fieldAt[4]! - fieldAt[3]! - 1;
+  const anonymousIdLen = fieldAt[5]! - fieldAt[4]! - 1;
+  const eventLen = fieldAt[6]! - fieldAt[5]! - 1;
+  if (messageIdLen < 1 || messageIdLen > LIMITS.maxIdLength) return false;
+  if (!optionalIdBytes(b, start + fieldAt[3]!, userIdLen) || !optionalIdBytes(b, start + fieldAt[4]!, anonymousIdLen)) return false;
+  if (userIdLen === 0 && anonymousIdLen === 0) return false;
+  if (type === 'track' ? eventLen < 1 || eventLen > LIMITS.maxEventNameLength : eventLen !== 0) return false;
+  const timestampMs = parseCanonicalIsoBytes(b, start + fieldAt[6]!, fieldAt[7]! - fieldAt[6]! - 1);
+  if (Number.isNaN(timestampMs)) return false;
+  out.type = type;
+  out.timestampMs = timestampMs;
+  for (let k = 0; k < 5; k++) {
+    const len = fieldAt[k + 3]! - fieldAt[k + 2]! - 1;
+    out.ranges[2 * k] = fieldAt[k + 2]!;
+    out.ranges[2 * k + 1] = len === 0 ? -1 : len;
+  }
+  return true;
+}
+
+function optionalIdBytes(b: Uint8Array, at: number, len: number): boolean {
+  return len === 0 || (len <= LIMITS.maxIdLength && !isBlockedIdBytes(b, at, len));
+}
+
+function asciiEquals(b: Uint8Array, at: number, len: number, text: string): boolean {
+  if (len !== text.length) return false;
+  for (let i = 0; i < len; i++) if (b[at + i] !== text.charCodeAt(i)) return false;
+  return true;
 }
 
 let lastReceivedAt = NaN;

@@ -9,5 +9,5 @@ export { normalizeMessage, effectiveTimestamp } from './normalize';
 export { formatIsoTime, parseIsoTime } from './internal/iso-time';
 export type { NormalizeOptions } from './normalize';
 export { validateSegmentChange, validateDefinitionValue } from './contracts';
-export { DIGEST_HEADER, digestEvent, eventDigest, parseDigest } from './digest';
-export type { EventDigest } from './digest';
+export { DIGEST_HEADER, DIGEST_TYPES, digestEvent, eventDigest, newDigestScan, parseDigest, scanDigest } from './digest';
+export type { DigestScan, EventDigest } from './digest';

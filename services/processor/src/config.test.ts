@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseConfig, useFetchThread } from './config';
+import { fetchThreads, parseConfig } from './config';
 
 const required = { KAFKA_BROKERS: '127.0.0.1:9092', REDIS_URL: 'redis://127.0.0.1:6379' };
 
@@ -41,12 +41,19 @@ describe('processor config', () => {
     );
   });
 
-  it('TINYCDP_FETCH_THREAD: auto (default) puts the Kafka client on a thread from 2 cores; true/false force it', () => {
+  it('TINYCDP_FETCH_THREAD: auto (default) runs two Kafka threads from 2 cores, none on one; true/false/a count force it', () => {
     expect(parseConfig(required).TINYCDP_FETCH_THREAD).toBe('auto');
-    expect(useFetchThread('auto', 1)).toBe(false);
-    expect(useFetchThread(undefined, 2)).toBe(true);
-    expect(useFetchThread('true', 1)).toBe(true);
-    expect(useFetchThread('off', 16)).toBe(false);
-    expect(() => parseConfig({ ...required, TINYCDP_FETCH_THREAD: 'sometimes' })).toThrow(/TINYCDP_FETCH_THREAD: must be auto, true or false/);
+    expect(fetchThreads('auto', 1)).toBe(0);
+    expect(fetchThreads(undefined, 2)).toBe(2);
+    expect(fetchThreads('auto', 64)).toBe(2);
+    expect(fetchThreads('true', 1)).toBe(1);
+    expect(fetchThreads('off', 16)).toBe(0);
+    expect(fetchThreads('4', 2)).toBe(4);
+    expect(fetchThreads('0', 8)).toBe(0);
+    expect(parseConfig({ ...required, TINYCDP_FETCH_THREAD: '16' }).TINYCDP_FETCH_THREAD).toBe('16');
+    for (const bad of ['sometimes', '17', '-1', '2.5', ' 2']) {
+      expect(() => parseConfig({ ...required, TINYCDP_FETCH_THREAD: bad }), bad).toThrow(/TINYCDP_FETCH_THREAD: must be auto, true, false or a number of threads up to 16/);
+      expect(() => fetchThreads(bad, 2), bad).toThrow(/not auto, true, false or 0–16/);
+    }
   });
 });

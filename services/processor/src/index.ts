@@ -2,7 +2,7 @@ export { createProcessor } from './app';
 export type { Processor, ProcessorDeps, RolloutWiring } from './app';
 export { KafkaEventSource, KafkaDefinitionSource, kafkaSink } from './consumer/kafka-sources';
 export { kafkaEventSource } from './consumer/kafka-event-source';
-export { fetchThreadSetting, useFetchThread } from './config';
+export { fetchThreadSetting, fetchThreads } from './config';
 export { KafkaEventLogReader } from './consumer/kafka-log-reader';
 export { RolloutCoordinator } from './rollout/rollout-coordinator';
 export type { RolloutOptions, RolloutStatus } from './rollout/rollout-coordinator';

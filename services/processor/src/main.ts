@@ -11,7 +11,7 @@ import { createProcessor } from './app';
 import { KafkaDefinitionSource, kafkaSink } from './consumer/kafka-sources';
 import { kafkaEventSource } from './consumer/kafka-event-source';
 import { KafkaEventLogReader } from './consumer/kafka-log-reader';
-import { parseConfig, useFetchThread } from './config';
+import { fetchThreads, parseConfig } from './config';
 import { startProcessorHttp } from './http/server';
 import { EpochGuardedRepository, RedisEpochGuard } from './safety/redis-epoch';
 import { boundedSink } from './safety/bounded-sink';
@@ -55,7 +55,7 @@ async function main() {
   await epoch.ensure(async () => freshGroup);
   const sourceOptions = { sessionTimeoutMs: config.TINYCDP_SESSION_TIMEOUT_MS, fetchMb: config.TINYCDP_FETCH_MB };
   const events = kafkaEventSource(
-    useFetchThread(config.TINYCDP_FETCH_THREAD),
+    fetchThreads(config.TINYCDP_FETCH_THREAD),
     kafka,
     connection,
     topics.events,

@@ -64,13 +64,38 @@ function parseCanonical(s: string): number {
   ) {
     return NaN;
   }
-  const y = digits(s, 0, 4);
-  const mo = digits(s, 5, 2);
-  const d = digits(s, 8, 2);
-  const h = digits(s, 11, 2);
-  const mi = digits(s, 14, 2);
-  const sec = digits(s, 17, 2);
-  const ms = digits(s, 20, 3);
+  return canonicalMs(digits(s, 0, 4), digits(s, 5, 2), digits(s, 8, 2), digits(s, 11, 2), digits(s, 14, 2), digits(s, 17, 2), digits(s, 20, 3));
+}
+
+/** Digits at `b[i]`, `b[i+1]` … as a number, or -1 when one is not an ASCII digit. */
+function byteDigits(b: Uint8Array, i: number, n: number): number {
+  let v = 0;
+  for (let k = i; k < i + n; k++) {
+    const c = b[k]! - 48;
+    if (c < 0 || c > 9) return -1;
+    v = v * 10 + c;
+  }
+  return v;
+}
+
+/** `parseCanonicalIso` of the `len` bytes at `b[at]` (ASCII), without making a string of them. */
+export function parseCanonicalIsoBytes(b: Uint8Array, at: number, len: number): number {
+  if (len !== 24 || b[at + 4] !== 45 || b[at + 7] !== 45 || b[at + 10] !== 84 || b[at + 13] !== 58 || b[at + 16] !== 58 || b[at + 19] !== 46 || b[at + 23] !== 90) {
+    return NaN;
+  }
+  return canonicalMs(
+    byteDigits(b, at, 4),
+    byteDigits(b, at + 5, 2),
+    byteDigits(b, at + 8, 2),
+    byteDigits(b, at + 11, 2),
+    byteDigits(b, at + 14, 2),
+    byteDigits(b, at + 17, 2),
+    byteDigits(b, at + 20, 3),
+  );
+}
+
+/** The instant of a canonical time's fields (-1: not digits), or NaN when they are not a real date and time of day. */
+function canonicalMs(y: number, mo: number, d: number, h: number, mi: number, sec: number, ms: number): number {
   if (y < 0 || mo < 1 || mo > 12 || d < 1 || h < 0 || h > 23 || mi < 0 || mi > 59 || sec < 0 || sec > 59 || ms < 0) return NaN;
   if (d > (mo === 2 && isLeap(y) ? 29 : DAYS_IN_MONTH[mo]!)) return NaN;
   return daysFromCivil(y, mo, d) * MS_PER_DAY + h * 3_600_000 + mi * 60_000 + sec * 1000 + ms;

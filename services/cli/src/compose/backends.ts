@@ -34,7 +34,7 @@ import {
   KafkaDefinitionSource,
   KafkaEventLogReader,
   kafkaEventSource,
-  useFetchThread,
+  fetchThreads,
   RedisEpochGuard,
   kafkaSink,
   type DefinitionSource,
@@ -128,8 +128,8 @@ export async function openLogBackend(config: AllInOneConfig, logger: Logger): Pr
       changes: kafkaSink(producer, topics.segmentChanges),
       dlq: kafkaSink(producer, topics.eventsDlq),
       definitionPublisher: new DefinitionsWriter(producer, topics.definitions),
-      // As services/processor: the consumer on a Kafka thread of its own from 2 cores (TINYCDP_FETCH_THREAD).
-      events: (group, log) => kafkaEventSource(useFetchThread(config.TINYCDP_FETCH_THREAD), kafka, connection, topics.events, group, log).source,
+      // As services/processor: the consumer on Kafka threads of its own from 2 cores (TINYCDP_FETCH_THREAD).
+      events: (group, log) => kafkaEventSource(fetchThreads(config.TINYCDP_FETCH_THREAD), kafka, connection, topics.events, group, log).source,
       async hasCommitted(group) {
         const committed = await admin.fetchOffsets({ groupId: group, topics: [topics.events] });
         return committed.some((t) => t.partitions.some((p) => p.offset !== '-1'));

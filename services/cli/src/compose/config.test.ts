@@ -26,9 +26,10 @@ describe('all-in-one config', () => {
     expect(() => parseAllInOneConfig({ TINYCDP_PARTITIONS: 'many' })).toThrow(/TINYCDP_PARTITIONS: /);
   });
 
-  it('TINYCDP_FETCH_THREAD as the processor reads it: auto by default, true/false, anything else refused', () => {
+  it('TINYCDP_FETCH_THREAD as the processor reads it: auto by default, true/false or a count, anything else refused', () => {
     expect(parseAllInOneConfig({}).TINYCDP_FETCH_THREAD).toBe('auto');
     expect(parseAllInOneConfig({ TINYCDP_FETCH_THREAD: 'false' }).TINYCDP_FETCH_THREAD).toBe('false');
-    expect(() => parseAllInOneConfig({ TINYCDP_FETCH_THREAD: 'sometimes' })).toThrow(/TINYCDP_FETCH_THREAD: must be auto, true or false/);
+    expect(parseAllInOneConfig({ TINYCDP_FETCH_THREAD: '3' }).TINYCDP_FETCH_THREAD).toBe('3');
+    expect(() => parseAllInOneConfig({ TINYCDP_FETCH_THREAD: 'sometimes' })).toThrow(/TINYCDP_FETCH_THREAD: must be auto, true, false or a number of threads/);
   });
 });

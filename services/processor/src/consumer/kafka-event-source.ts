@@ -13,12 +13,12 @@ export interface EventSourceOptions {
 }
 
 /**
- * The processor's consumer-group edge over `topic`: on a Kafka thread of its own when `threaded`
- * (`useFetchThread`), with `producer` the thread's producer (segment changes are best produced there:
- * kafkajs encodes them off the pipeline thread), or on this thread (`producer` null).
+ * The processor's consumer-group edge over `topic`: on `threads` Kafka threads of its own (`fetchThreads`),
+ * with `producer` a thread's producer (segment changes are best produced there: kafkajs encodes them off
+ * the pipeline thread), or on this thread when `threads` is 0 (`producer` null).
  */
 export function kafkaEventSource(
-  threaded: boolean,
+  threads: number,
   kafka: Kafka,
   connection: KafkaConnection,
   topic: string,
@@ -26,7 +26,7 @@ export function kafkaEventSource(
   logger: Logger,
   options: EventSourceOptions = {},
 ): { source: KafkaEventSource | ThreadedKafkaEventSource; producer: RecordProducer | null } {
-  if (!threaded) return { source: new KafkaEventSource(kafka, topic, groupId, logger, options), producer: null };
-  const source = new ThreadedKafkaEventSource(kafka, connection, topic, groupId, logger, options);
+  if (threads === 0) return { source: new KafkaEventSource(kafka, topic, groupId, logger, options), producer: null };
+  const source = new ThreadedKafkaEventSource(kafka, connection, topic, groupId, logger, { ...options, threads });
   return { source, producer: source.producer };
 }

@@ -34,6 +34,19 @@ describe('packed records', () => {
     expect(unpackRecords(0, packRecords(records), 9).map((m) => m.offset)).toEqual(['9', String(2 ** 52)]);
   });
 
+  it('reads every id and name right through the string cache: thousands of distinct ones (slots shared), repeats, non-ASCII', () => {
+    const ids = Array.from({ length: 20_000 }, (_, i) => (i % 997 === 0 ? `üser-${i}` : `user-${i}`));
+    const many = [...ids, ...ids.slice(0, 5000).reverse()].map((id, i) => ({
+      offset: String(i),
+      timestamp: '1700000000000',
+      key: Buffer.from(id),
+      value: Buffer.from('{}'),
+      headers: { [DIGEST_HEADER]: Buffer.from(digest(['track', `m-${i}`, id, `anon-${id}`, `event-${i % 7}`, '2026-11-25T10:00:00.123Z'])) },
+    }));
+    const out = unpackRecords(0, packRecords(many));
+    expect(out.map((m) => m.parsedDigest)).toEqual(many.map((r) => parseDigest(r.headers[DIGEST_HEADER].toString('utf8'))));
+  });
+
   it('packs nothing into an empty buffer', () => {
     expect(packRecords([]).byteLength).toBe(0);
     expect(unpackRecords(0, new ArrayBuffer(0))).toEqual([]);

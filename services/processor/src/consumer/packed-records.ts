@@ -1,4 +1,4 @@
-import { DIGEST_HEADER, parseDigest, type EventDigest } from '@tinycdp/events';
+import { DIGEST_HEADER, DIGEST_TYPES, newDigestScan, parseDigest, scanDigest, type DigestScan, type EventDigest } from '@tinycdp/events';
 import type { LogMessage } from '../ports';
 
 /**
@@ -21,63 +21,69 @@ export interface PackedRecord {
   readonly headers?: { readonly [name: string]: Buffer | string | (Buffer | string)[] | undefined };
 }
 
-const DIGEST_TYPES = ['track', 'page', 'screen'] as const;
-
-/** The digest header's bytes and what parseDigest makes of them (null: none, or not usable). */
-function digestOf(r: PackedRecord): { raw: Buffer; d: EventDigest } | null {
+/** The digest header's value as bytes (null: none). */
+function digestBytes(r: PackedRecord): Buffer | null {
   const h = r.headers?.[DIGEST_HEADER];
   const v = Array.isArray(h) ? h[0] : h;
   if (v === undefined) return null;
-  const raw = typeof v === 'string' ? Buffer.from(v) : v;
-  const d = parseDigest(typeof v === 'string' ? v : v.toString('utf8'));
-  return d === null ? null : { raw, d };
+  return typeof v === 'string' ? Buffer.from(v) : v;
 }
 
 const DIGEST_FIELDS = 5;
 
 /**
- * Where the fields of a version-1 digest (`1␟type␟messageId␟userId␟anonymousId␟event␟timestamp`) are in
- * its bytes: [start, length] × 5, length -1 for an absent (empty) id or name.
+ * `scanDigest` of `raw`, with `parseDigest` of its text for a digest that is not ASCII: true when
+ * usable (`out` then describes it).
  */
-function fieldRanges(raw: Buffer, d: EventDigest, out: Int32Array) {
-  const ascii =
-    raw.length ===
-    2 + d.type.length + 1 + d.messageId.length + 1 + (d.userId?.length ?? 0) + 1 + (d.anonymousId?.length ?? 0) + 1 + (d.event?.length ?? 0) + 1 + d.timestamp.length;
-  let at = 2 + d.type.length + 1;
-  at = range(out, 0, at, d.messageId, ascii);
-  at = range(out, 1, at, d.userId, ascii);
-  at = range(out, 2, at, d.anonymousId, ascii);
-  at = range(out, 3, at, d.event, ascii);
-  range(out, 4, at, d.timestamp, ascii);
+function scan(raw: Buffer, out: DigestScan): boolean {
+  const fast = scanDigest(raw, 0, raw.length, out);
+  if (fast !== null) return fast;
+  const d = parseDigest(raw.toString('utf8'));
+  if (d === null) return false;
+  out.type = d.type;
+  out.timestampMs = d.timestampMs;
+  let at = 2 + Buffer.byteLength(d.type) + 1;
+  [d.messageId, d.userId, d.anonymousId, d.event, d.timestamp].forEach((f, k) => {
+    const n = f === null ? 0 : Buffer.byteLength(f);
+    out.ranges[2 * k] = at;
+    out.ranges[2 * k + 1] = f === null ? -1 : n;
+    at += n + 1;
+  });
+  return true;
 }
 
-/** Records field `k` (`s`, at byte `at`) in `out`; returns where the next field starts. */
-function range(out: Int32Array, k: number, at: number, s: string | null, ascii: boolean): number {
-  const n = s === null ? 0 : ascii ? s.length : Buffer.byteLength(s);
-  out[2 * k] = at;
-  out[2 * k + 1] = s === null ? -1 : n;
-  return at + n + 1;
-}
+const digestScan = newDigestScan();
 
-/** Packs records (kafkajs messages as they are) into one buffer; parses their digest headers. */
+/** Packs records (kafkajs messages as they are) into one buffer; reads their digest headers. */
 export function packRecords(records: readonly PackedRecord[]): ArrayBuffer {
-  const digests: ({ raw: Buffer; d: EventDigest } | null)[] = new Array(records.length);
+  // The usable digest of each record (null: none), with what the scan found.
+  const digests: (Buffer | null)[] = new Array(records.length);
+  const types = new Uint8Array(records.length);
+  const times = new Float64Array(records.length);
+  const ranges = new Int32Array(records.length * 2 * DIGEST_FIELDS);
   let size = 0;
   for (let i = 0; i < records.length; i++) {
     const r = records[i]!;
     size += 16 + 4 + (r.key?.length ?? 0) + 4 + (r.value?.length ?? 0) + 1;
-    const g = (digests[i] = digestOf(r));
-    if (g !== null) size += 8 + 4 + g.raw.length + 8 * DIGEST_FIELDS;
+    const raw = digestBytes(r);
+    digests[i] = raw !== null && scan(raw, digestScan) ? raw : null;
+    if (digests[i] === null) continue;
+    types[i] = DIGEST_TYPES.indexOf(digestScan.type) + 1;
+    times[i] = digestScan.timestampMs;
+    for (let k = 0; k < 2 * DIGEST_FIELDS; k++) ranges[i * 2 * DIGEST_FIELDS + k] = digestScan.ranges[k]!;
+    size += 8 + 4 + raw!.length + 8 * DIGEST_FIELDS;
   }
   const ab = new ArrayBuffer(size);
   const bytes = Buffer.from(ab);
   const view = new DataView(ab);
-  const ranges = new Int32Array(2 * DIGEST_FIELDS);
   let at = 0;
   const putBytes = (b: Buffer | null) => {
     view.setInt32(at, b === null ? -1 : b.length);
     at += 4;
-    if (b !== null) at += b.copy(bytes, at);
+    if (b !== null) {
+      bytes.set(b, at);
+      at += b.length;
+    }
   };
   for (let i = 0; i < records.length; i++) {
     const r = records[i]!;
@@ -86,14 +92,13 @@ export function packRecords(records: readonly PackedRecord[]): ArrayBuffer {
     at += 16;
     putBytes(r.key);
     putBytes(r.value);
-    const g = digests[i]!;
-    view.setUint8(at++, g === null ? 0 : DIGEST_TYPES.indexOf(g.d.type) + 1);
-    if (g === null) continue;
-    view.setFloat64(at, g.d.timestampMs);
+    view.setUint8(at++, types[i]!);
+    const raw = digests[i]!;
+    if (raw === null) continue;
+    view.setFloat64(at, times[i]!);
     at += 8;
-    putBytes(g.raw);
-    fieldRanges(g.raw, g.d, ranges);
-    for (let k = 0; k < 2 * DIGEST_FIELDS; k++, at += 4) view.setInt32(at, ranges[k]!);
+    putBytes(raw);
+    for (let k = i * 2 * DIGEST_FIELDS; k < (i + 1) * 2 * DIGEST_FIELDS; k++, at += 4) view.setInt32(at, ranges[k]!);
   }
   return ab;
 }
@@ -144,21 +149,49 @@ class PackedLogMessage implements LogMessage {
     return {
       type: DIGEST_TYPES[type - 1]!,
       messageId: field(b, raw, ranges)!,
-      userId: field(b, raw, ranges + 8),
-      anonymousId: field(b, raw, ranges + 16),
-      event: field(b, raw, ranges + 24),
+      userId: field(b, raw, ranges + 8, true),
+      anonymousId: field(b, raw, ranges + 16, true),
+      event: field(b, raw, ranges + 24, true),
       timestamp: field(b, raw, ranges + 32)!,
       timestampMs,
     };
   }
 }
 
-/** The digest field whose [start, length] pair is at `range`, read from the digest bytes at `raw`. */
-function field(b: Buffer, raw: number, range: number): string | null {
+/**
+ * The digest field whose [start, length] pair is at `range`, read from the digest bytes at `raw`;
+ * `repeats` (ids, event names): through the string cache.
+ */
+function field(b: Buffer, raw: number, range: number, repeats = false): string | null {
   const len = b.readInt32BE(range + 4);
   if (len < 0) return null;
   const start = raw + b.readInt32BE(range);
-  return b.toString('utf8', start, start + len);
+  return repeats && len <= MAX_CACHED_LENGTH ? cachedString(b, start, len) : b.toString('utf8', start, start + len);
+}
+
+const CACHE_SLOTS = 8192;
+const MAX_CACHED_LENGTH = 64;
+const cacheStrings: (string | undefined)[] = new Array<string | undefined>(CACHE_SLOTS).fill(undefined);
+
+/**
+ * The string of `len` bytes at `start` — the same string object as last time for bytes seen before (a
+ * profile's id and an event's name recur across thousands of records: one string each instead of one
+ * per record, and no call into the decoder). Only strings of one character per byte are kept (ASCII), a
+ * slot holding the last one hashed to it; a hit is verified byte by byte.
+ */
+function cachedString(b: Buffer, start: number, len: number): string {
+  let h = len;
+  for (let i = start; i < start + len; i++) h = Math.imul(h ^ b[i]!, 0x01000193);
+  const slot = (h ^ (h >>> 15)) & (CACHE_SLOTS - 1);
+  const s = cacheStrings[slot];
+  if (s !== undefined && s.length === len) {
+    let i = 0;
+    while (i < len && s.charCodeAt(i) === b[start + i]) i++;
+    if (i === len) return s;
+  }
+  const v = b.toString('utf8', start, start + len);
+  if (v.length === len) cacheStrings[slot] = v;
+  return v;
 }
 
 /** The records of `packed` (one partition's) with offset >= `from`, in the order they were packed. */

@@ -2,9 +2,9 @@
  * ThreadedKafkaEventSource against the real broker: every record reaches the handler in offset order per
  * partition, a throwing handler gets the same records again, offsets are committed only for what the
  * handler finished (a successor in the group starts there), fetching ahead is bounded and keeps the
- * session alive, two sources in one group share the partitions, a partition given back after a
- * rebalance waits for the call still running on it (and commits go on after the rebalance), and a stopped
- * source's thread serves the next source.
+ * session alive, two sources in one group share the partitions (and two Kafka threads of one source
+ * do), a partition given back after a rebalance waits for the call still running on it (and commits go
+ * on after the rebalance), and a stopped source's thread serves the next source.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
@@ -234,6 +234,31 @@ describe('ThreadedKafkaEventSource', () => {
     } finally {
       await Promise.all([a.stop(), b.stop()]);
     }
+  });
+
+  it('with two Kafka threads: each a member of the group holding its share, every record handled, offsets committed to the end', async () => {
+    const topic = await topicWith(1500);
+    const group = isolatedGroupId();
+    const r = recorder();
+    let held: number[] = [];
+    const s = source(topic, group, { threads: 2, chunkSize: 400 });
+    await whileRunning(s, async (messages) => {
+      expect(new Set(messages.map((m) => m.partition)).size).toBe(1);
+      r.record(messages);
+    }, (p) => (held = p), async () => {
+      await committedUpTo(topic, group, 1500, 60_000);
+      expect(held).toEqual([0, 1, 2]);
+      // At least once: a record the first thread took before the second one joined may come again.
+      for (let p = 0; p < PARTITIONS; p++) expect(new Set(r.seen.get(p))).toEqual(new Set(expected(p, 1500)));
+      const admin = kafka.admin();
+      await admin.connect();
+      try {
+        const { groups } = await admin.describeGroups([group]);
+        expect(groups[0]!.members).toHaveLength(2);
+      } finally {
+        await admin.disconnect();
+      }
+    });
   });
 
   it("serves the next source with a stopped source's thread: same thread, its own topic and group, every record, in order", async () => {

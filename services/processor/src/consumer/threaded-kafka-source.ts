@@ -12,15 +12,23 @@ export interface ThreadedKafkaEventSourceOptions {
   /** Most events per handler call: a partition's backlog is handled in calls of up to this many. */
   readonly chunkSize?: number;
   readonly sessionTimeoutMs?: number;
-  /** MiB per fetch of the fetch thread (processorConsumerConfig). */
+  /** MiB per fetch of a fetch thread (processorConsumerConfig). */
   readonly fetchMb?: number;
-  /** MiB fetched ahead and not yet processed, at most (default twice `fetchMb`). */
+  /**
+   * MiB fetched ahead and not yet processed, at most (default twice `fetchMb`), shared by the threads:
+   * each stops fetching ahead at its share, or at `fetchMb` if that is more.
+   */
   readonly maxQueuedMb?: number;
   /**
    * Join the group but fetch nothing until `resume()` (e.g. so that every instance of a group holds its
    * share of the partitions before any of them handles an event).
    */
   readonly startPaused?: boolean;
+  /**
+   * Kafka threads (default 1): each a consumer of the group with its share of the partitions, so
+   * fetches are decoded in parallel (a backlog's first fetch no longer waits on one core).
+   */
+  readonly threads?: number;
 }
 
 /** One partition's records handed over by one fetch thread and not yet processed. */
@@ -49,11 +57,12 @@ const RESPAWN_MS = 1000;
 const THREAD_URL = new URL('./fetch-thread.mjs', import.meta.url);
 
 /**
- * A fetch thread a stopped source left, kept for the next source of this process: its kafkajs decoding
+ * Fetch threads stopped sources left, kept for the next source of this process: their kafkajs decoding
  * and packing are compiled already (a new thread starts cold: slower, and its compiler and collector
- * compete with the pipeline for cores). Unreferenced, so it never keeps the process alive; one at most.
+ * compete with the pipeline for cores). Unreferenced, so they never keep the process alive; MAX_SPARES at most.
  */
-let spare: Worker | null = null;
+const spares: Worker[] = [];
+const MAX_SPARES = 4;
 
 /** Our listeners only: Node's own (newListener/removeListener, which ref the port) must stay. */
 function detach(w: Worker) {
@@ -61,8 +70,7 @@ function detach(w: Worker) {
 }
 
 function takeThread(): Worker {
-  const w = spare;
-  spare = null;
+  const w = spares.pop();
   if (!w) return new Worker(THREAD_URL);
   detach(w);
   w.ref();
@@ -71,32 +79,49 @@ function takeThread(): Worker {
 
 function parkThread(w: Worker) {
   detach(w);
-  if (spare !== null) {
+  if (spares.length >= MAX_SPARES) {
     void w.terminate();
     return;
   }
-  spare = w;
+  spares.push(w);
   w.unref();
   w.on('error', () => undefined); // an idle thread's failure matters to nobody: it is dropped on exit
   w.once('exit', () => {
-    if (spare === w) spare = null;
+    const i = spares.indexOf(w);
+    if (i >= 0) spares.splice(i, 1);
   });
 }
 
+/** Stops a fetch thread: it leaves the group and is kept for the next source ('stopped'), or ended (no answer). */
+async function stopThread(worker: Worker) {
+  const stopped = new Promise<boolean>((resolve) => {
+    worker.on('message', (m: FromFetchThread) => m.t === 'stopped' && resolve(true));
+    worker.once('exit', () => resolve(false));
+  });
+  worker.postMessage({ t: 'stop' } satisfies ToFetchThread);
+  let timer: NodeJS.Timeout | undefined;
+  const reusable = await Promise.race([stopped, new Promise<boolean>((r) => (timer = setTimeout(() => r(false), 30_000)))]);
+  clearTimeout(timer);
+  if (reusable) parkThread(worker);
+  else await worker.terminate();
+}
+
 /**
- * The consumer-group edge of the processor with fetching on a thread of its own: a kafkajs consumer in
- * a worker thread (fetch-thread.ts) fetches and decodes records while this thread runs the pipeline,
- * and fetches ahead (up to `maxQueuedMb`) instead of waiting for the pipeline between fetches. Each
+ * The consumer-group edge of the processor with fetching on threads of its own: kafkajs consumers in
+ * worker threads (fetch-thread.ts; `threads` of them, each a member of the group with its share of the
+ * partitions) fetch and decode records while this thread runs the pipeline, and fetch ahead (up to
+ * `maxQueuedMb`) instead of waiting for the pipeline between fetches. Each
  * partition is a lane: its queued records go to the handler in offset order, in calls of up to
  * `chunkSize` (everything that arrived while the previous call ran), one call per lane at a time and
  * the lanes concurrently. An offset is committed only after the handler resolved for every record before
  * it; a throwing handler gets the same records again (with backoff) — the EventSource contract of
  * KafkaEventSource, whose consumer runs on the pipeline thread. A fetch thread that dies is replaced
- * (its successor starts from the committed offsets); a stopped source leaves its thread to the next
- * source of the process (`spare`).
+ * (its successor starts from the committed offsets); a stopped source leaves its threads to the next
+ * source of the process (`spares`).
  */
 export class ThreadedKafkaEventSource implements EventSource {
-  private worker: Worker | null = null;
+  /** The Kafka threads running, with the partitions each holds. */
+  private readonly threads = new Map<Worker, readonly number[]>();
   private readonly lanes = new Map<number, Lane>();
   private readonly inFlight = new Set<Promise<void>>();
   /** The handler call under way per partition, whichever lane (current or dropped) made it. */
@@ -109,7 +134,7 @@ export class ThreadedKafkaEventSource implements EventSource {
   private resumed = false;
   /** Produce requests on the Kafka thread awaiting its answer. */
   private sendIds = 0;
-  private readonly sends = new Map<number, { resolve: () => void; reject: (err: unknown) => void }>();
+  private readonly sends = new Map<number, { worker: Worker; resolve: () => void; reject: (err: unknown) => void }>();
 
   constructor(
     kafka: Kafka,
@@ -126,7 +151,9 @@ export class ThreadedKafkaEventSource implements EventSource {
       fetchMb,
       maxQueuedMb: options.maxQueuedMb ?? 2 * fetchMb,
       startPaused: options.startPaused ?? false,
+      threads: options.threads ?? 1,
     };
+    if (!Number.isInteger(this.opts.threads) || this.opts.threads < 1) throw new Error(`threads must be a positive integer, got ${this.opts.threads}`);
     this.groupLag = new GroupLag(kafka, topic, groupId);
   }
 
@@ -134,7 +161,7 @@ export class ThreadedKafkaEventSource implements EventSource {
     this.handler = handler;
     this.onAssignment = onAssignment;
     this.stopping = false;
-    return this.spawn();
+    return Promise.all(Array.from({ length: this.opts.threads }, () => this.spawn())).then(() => undefined);
   }
 
   /** Starts a fetch thread; resolves once its consumer runs. */
@@ -145,11 +172,11 @@ export class ThreadedKafkaEventSource implements EventSource {
       groupId: this.groupId,
       sessionTimeoutMs: this.opts.sessionTimeoutMs,
       fetchMb: this.opts.fetchMb,
-      maxQueuedBytes: this.opts.maxQueuedMb * 1_048_576,
+      maxQueuedBytes: Math.max(this.opts.fetchMb, this.opts.maxQueuedMb / this.opts.threads) * 1_048_576,
       startPaused: this.opts.startPaused && !this.resumed,
     };
     const worker = takeThread();
-    this.worker = worker;
+    this.threads.set(worker, []);
     const started = new Promise<void>((resolve, reject) => {
       let running = false;
       worker.on('message', (m: FromFetchThread) => {
@@ -161,11 +188,13 @@ export class ThreadedKafkaEventSource implements EventSource {
           case 'failed':
             reject(new Error(`fetch thread failed: ${m.error}`));
             break;
-          case 'assigned':
+          case 'assigned': {
             this.assigned(worker, m.partitions);
-            this.logger.info({ partitions: m.partitions }, 'partitions_assigned');
-            this.onAssignment(m.partitions);
+            const all = [...this.threads.values()].flat().sort((a, b) => a - b);
+            this.logger.info({ partitions: m.partitions, all }, 'partitions_assigned');
+            this.onAssignment(all);
             break;
+          }
           case 'batch':
             this.enqueue(worker, m.partition, m.first, m.last, m.packed);
             break;
@@ -184,8 +213,7 @@ export class ThreadedKafkaEventSource implements EventSource {
         if (!running) reject(err);
       });
       worker.on('exit', (code) => {
-        if (this.worker !== worker) return; // stopped
-        this.worker = null;
+        if (!this.threads.delete(worker)) return; // stopped
         if (!running) {
           reject(new Error(`fetch thread exited (code ${code}) before its consumer ran`));
           return;
@@ -193,10 +221,10 @@ export class ThreadedKafkaEventSource implements EventSource {
         // Its lanes' records come again from the committed offsets, through the next thread; its sends
         // under way failed (their callers retry).
         this.logger.error({ code }, 'fetch_thread_exited_respawning');
-        this.lanes.clear();
-        for (const id of [...this.sends.keys()]) this.sent(id, `Kafka thread exited (code ${code})`);
+        for (const [p, lane] of this.lanes) if (lane.worker === worker) this.lanes.delete(p);
+        for (const [id, s] of [...this.sends]) if (s.worker === worker) this.sent(id, `Kafka thread exited (code ${code})`);
         setTimeout(() => {
-          if (!this.stopping && this.worker === null) this.spawn().catch((err: unknown) => this.logger.error({ err }, 'fetch_thread_respawn_failed'));
+          if (!this.stopping && this.threads.size < this.opts.threads) this.spawn().catch((err: unknown) => this.logger.error({ err }, 'fetch_thread_respawn_failed'));
         }, RESPAWN_MS);
       });
     });
@@ -204,30 +232,45 @@ export class ThreadedKafkaEventSource implements EventSource {
     return started;
   }
 
-  /** Thread id of the current fetch thread (null while there is none). */
+  /** Thread id of the (first) fetch thread (null while there is none). */
   get threadId(): number | null {
-    return this.worker?.threadId ?? null;
+    return this.firstThread()?.threadId ?? null;
+  }
+
+  private firstThread(): Worker | null {
+    for (const w of this.threads.keys()) return w;
+    return null;
   }
 
   private send(worker: Worker, m: ToFetchThread) {
-    if (this.worker === worker) worker.postMessage(m);
+    if (this.threads.has(worker)) worker.postMessage(m);
   }
 
-  /** Lanes of partitions no longer held are dropped (their next owner starts from the committed offset). */
+  /**
+   * A thread's new share of the partitions: its lanes of partitions it no longer holds are dropped (their
+   * next owner — another process, or another thread of this one — starts from the committed offset).
+   */
   private assigned(worker: Worker, partitions: readonly number[]) {
+    this.threads.set(worker, partitions);
     const held = new Set(partitions);
-    for (const [p, lane] of this.lanes) {
-      if (held.has(p)) continue;
-      this.lanes.delete(p);
-      const bytes = laneBytes(lane);
-      lane.queue.length = 0;
-      lane.rest = [];
-      if (bytes > 0) this.send(worker, { t: 'processed', partition: p, next: null, bytes });
-    }
+    for (const [p, lane] of this.lanes) if (lane.worker === worker && !held.has(p)) this.drop(lane);
+  }
+
+  private drop(lane: Lane) {
+    this.lanes.delete(lane.partition);
+    const bytes = laneBytes(lane);
+    lane.queue.length = 0;
+    lane.rest = [];
+    if (bytes > 0) this.send(lane.worker, { t: 'processed', partition: lane.partition, next: null, bytes });
   }
 
   private enqueue(worker: Worker, partition: number, first: string, last: string, packed: ArrayBuffer) {
     let lane = this.lanes.get(partition);
+    // Moved to another thread of this source (its old thread's assignment may not have come yet).
+    if (lane && lane.worker !== worker) {
+      this.drop(lane);
+      lane = undefined;
+    }
     if (!lane) {
       // A partition given back after a rebalance took it: a call of the dropped lane may still run, over
       // records the new lane gets again (nothing was committed past it). The new lane waits for it: one
@@ -300,21 +343,9 @@ export class ThreadedKafkaEventSource implements EventSource {
   async stop() {
     this.stopping = true;
     await Promise.allSettled([...this.inFlight]);
-    const worker = this.worker;
-    if (worker) {
-      // 'stopped': the thread left the group and may serve the next source; no answer: it is ended.
-      const stopped = new Promise<boolean>((resolve) => {
-        worker.on('message', (m: FromFetchThread) => m.t === 'stopped' && resolve(true));
-        worker.once('exit', () => resolve(false));
-      });
-      worker.postMessage({ t: 'stop' } satisfies ToFetchThread);
-      let timer: NodeJS.Timeout | undefined;
-      const reusable = await Promise.race([stopped, new Promise<boolean>((r) => (timer = setTimeout(() => r(false), 30_000)))]);
-      clearTimeout(timer);
-      this.worker = null;
-      if (reusable) parkThread(worker);
-      else await worker.terminate();
-    }
+    const workers = [...this.threads.keys()];
+    this.threads.clear();
+    await Promise.all(workers.map((w) => stopThread(w)));
     for (const id of [...this.sends.keys()]) this.sent(id, 'the event source stopped');
     this.lanes.clear();
     await this.groupLag.close();
@@ -323,7 +354,7 @@ export class ThreadedKafkaEventSource implements EventSource {
   /** Starts fetching after `startPaused`. */
   resume() {
     this.resumed = true;
-    this.worker?.postMessage({ t: 'resume' } satisfies ToFetchThread);
+    for (const w of this.threads.keys()) w.postMessage({ t: 'resume' } satisfies ToFetchThread);
   }
 
   lag(): Promise<LagReport[]> {
@@ -331,20 +362,20 @@ export class ThreadedKafkaEventSource implements EventSource {
   }
 
   /**
-   * A producer on the Kafka thread (idempotent, one request in flight, like the pipeline's own): what
-   * it sends is encoded there, not on the pipeline thread. Usable while the source runs; a send when
-   * the thread is not there (stopped, or being replaced) fails as retriable.
+   * A producer on the (first) Kafka thread (idempotent, one request in flight, like the pipeline's
+   * own): what it sends is encoded there, not on the pipeline thread. Usable while the source runs; a
+   * send when the thread is not there (stopped, or being replaced) fails as retriable.
    */
   readonly producer: RecordProducer = {
     send: (record) =>
       new Promise((resolve, reject) => {
-        const worker = this.worker;
+        const worker = this.firstThread();
         if (!worker) {
           reject(new AppError('unavailable', 'the Kafka thread is not running', { retriable: true }));
           return;
         }
         const id = ++this.sendIds;
-        this.sends.set(id, { resolve: () => resolve([]), reject });
+        this.sends.set(id, { worker, resolve: () => resolve([]), reject });
         const request: SendRequest = {
           topic: record.topic,
           acks: record.acks ?? -1,
