@@ -190,8 +190,9 @@ export class ThreadedKafkaEventSource implements EventSource {
             break;
           case 'assigned': {
             this.assigned(worker, m.partitions);
-            const all = [...this.threads.values()].flat().sort((a, b) => a - b);
-            this.logger.info({ partitions: m.partitions, all }, 'partitions_assigned');
+            // What this source holds (its threads' shares as each last reported them), and this thread's share.
+            const all = [...new Set([...this.threads.values()].flat())].sort((a, b) => a - b);
+            this.logger.info({ partitions: all, thread: m.partitions }, 'partitions_assigned');
             this.onAssignment(all);
             break;
           }
