@@ -4,6 +4,7 @@ export { topicNames, topicSpecs, ensureTopics, topicSettingsFromConfig, DEFAULT_
 export type { TopicNames, TopicSettings, ConfiguredTopicSettings, EnsureTopicsResult, PartitionMismatch } from './topics';
 export { murmur2, partitionForKey } from './partitioner';
 export { DEFAULT_FETCH_MB, processorConsumerConfig } from './consumer-config';
+export { INSTANCE_ASSIGNER, assignByInstance, instanceAssigner } from './instance-assigner';
 export { DefinitionsReader, DefinitionsWriter } from './definitions-log';
 export type { DefinitionRecord } from './definitions-log';
 export { BatchingProducer, PRODUCER_CONFIG, type BatchingProducerOptions, type ProducerRecord } from './batching-producer';

@@ -14,6 +14,8 @@ export interface FetchThreadSetup {
   readonly groupId: string;
   readonly sessionTimeoutMs: number;
   readonly fetchMb: number;
+  /** The source's id, the same for all its threads: partitions are shared by source first (instanceAssigner). */
+  readonly instanceId: string;
   /** Packed bytes handed over and not yet processed above which the fetch thread stops fetching ahead. */
   readonly maxQueuedBytes: number;
   /** Join the group but fetch nothing (on every group join) until told `resume`. */

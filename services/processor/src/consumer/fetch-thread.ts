@@ -39,7 +39,7 @@ class Session {
 
   constructor(private readonly setup: FetchThreadSetup) {
     const kafka = new Kafka({ ...setup.connection, logLevel: logLevel.WARN });
-    this.consumer = kafka.consumer(processorConsumerConfig(setup.groupId, setup.sessionTimeoutMs, setup.fetchMb));
+    this.consumer = kafka.consumer(processorConsumerConfig(setup.groupId, setup.sessionTimeoutMs, setup.fetchMb, setup.instanceId));
     this.producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
     this.paused = setup.startPaused;
   }

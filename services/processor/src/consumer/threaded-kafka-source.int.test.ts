@@ -9,6 +9,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
 import pino from 'pino';
+import { INSTANCE_ASSIGNER } from '@tinycdp/kafka';
 import { createTopics, deleteTopics, getServices, isolatedGroupId, isolatedTopicPrefix, waitFor } from '@tinycdp/testkit';
 import type { LogMessage } from '../ports';
 import { ThreadedKafkaEventSource, type ThreadedKafkaEventSourceOptions } from './threaded-kafka-source';
@@ -259,6 +260,34 @@ describe('ThreadedKafkaEventSource', () => {
         await admin.disconnect();
       }
     });
+  });
+
+  it('two sources with two Kafka threads each share six partitions three and three (partitions go by source, then by thread)', async () => {
+    const topic = `${prefix}events${topicNo++}`;
+    await createTopics(services.kafkaBrokers, [topic], 6);
+    const group = isolatedGroupId();
+    const held = [[] as number[], [] as number[]];
+    const a = source(topic, group, { threads: 2 });
+    const b = source(topic, group, { threads: 2 });
+    await a.start(async () => undefined, (p) => (held[0] = p));
+    await b.start(async () => undefined, (p) => (held[1] = p));
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      await waitFor(
+        async () => {
+          const { groups } = await admin.describeGroups([group]);
+          return groups[0]!.state === 'Stable' && groups[0]!.members.length === 4 && held[0]!.length === 3 && held[1]!.length === 3;
+        },
+        { timeoutMs: 60_000, message: 'four members, three partitions per source' },
+      );
+      expect([...held[0]!, ...held[1]!].sort()).toEqual([0, 1, 2, 3, 4, 5]);
+      const { groups } = await admin.describeGroups([group]);
+      expect(groups[0]!.protocol).toBe(INSTANCE_ASSIGNER);
+    } finally {
+      await admin.disconnect();
+      await Promise.all([a.stop(), b.stop()]);
+    }
   });
 
   it("serves the next source with a stopped source's thread: same thread, its own topic and group, every record, in order", async () => {

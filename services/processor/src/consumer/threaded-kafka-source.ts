@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
 import type { Kafka } from 'kafkajs';
 import type { Logger } from 'pino';
@@ -131,6 +132,8 @@ export class ThreadedKafkaEventSource implements EventSource {
   private onAssignment: (partitions: number[]) => void = () => undefined;
   private readonly opts: Required<ThreadedKafkaEventSourceOptions>;
   private readonly groupLag: GroupLag;
+  /** Names this source to the group's assigner: its threads share its partitions. */
+  private readonly instanceId = randomUUID();
   private resumed = false;
   /** Produce requests on the Kafka thread awaiting its answer. */
   private sendIds = 0;
@@ -172,6 +175,7 @@ export class ThreadedKafkaEventSource implements EventSource {
       groupId: this.groupId,
       sessionTimeoutMs: this.opts.sessionTimeoutMs,
       fetchMb: this.opts.fetchMb,
+      instanceId: this.instanceId,
       maxQueuedBytes: Math.max(this.opts.fetchMb, this.opts.maxQueuedMb / this.opts.threads) * 1_048_576,
       startPaused: this.opts.startPaused && !this.resumed,
     };
