@@ -1,10 +1,11 @@
 /**
- * The Kafka thread of ThreadedKafkaEventSource (threaded-kafka-source.ts): a kafkajs consumer in the
- * processor's group that fetches and decodes records on its own core and hands each batch to the
- * pipeline thread packed in one transferred buffer. It fetches ahead of the pipeline (offsets are
- * resolved at once, so kafkajs fetches again without waiting), up to `maxQueuedBytes` not yet processed,
- * and commits an offset only when the pipeline thread reports the records before it processed. It also
- * produces for the pipeline thread (segment changes): kafkajs' record encoding runs here too.
+ * A Kafka thread of ThreadedKafkaEventSource (threaded-kafka-source.ts): a kafkajs consumer in the
+ * processor's group, with its share of the source's partitions, that fetches and decodes records on its
+ * own core and hands each batch to the pipeline thread packed in one transferred buffer. It fetches
+ * ahead of the pipeline (offsets are resolved at once, so kafkajs fetches again without waiting), up to
+ * `maxQueuedBytes` not yet processed, and commits an offset only when the pipeline thread reports the
+ * records before it processed. It also produces what the pipeline thread asks it to (the source's first
+ * thread: segment changes): kafkajs' record encoding runs here too.
  */
 import { parentPort } from 'node:worker_threads';
 import { Kafka, logLevel, type Consumer, type Producer } from 'kafkajs';

@@ -256,6 +256,7 @@ export class ThreadedKafkaEventSource implements EventSource {
    * next owner — another process, or another thread of this one — starts from the committed offset).
    */
   private assigned(worker: Worker, partitions: readonly number[]) {
+    if (!this.threads.has(worker)) return; // stopped or exited meanwhile
     this.threads.set(worker, partitions);
     const held = new Set(partitions);
     for (const [p, lane] of this.lanes) if (lane.worker === worker && !held.has(p)) this.drop(lane);
