@@ -60,7 +60,9 @@ export const FETCH_THREAD_MIN_CORES = 2;
  * Kafka threads `auto` runs from FETCH_THREAD_MIN_CORES cores. Measured as above over a 6-partition
  * backlog of 100,000 events: two threads (three partitions each) decode the first fetch in parallel —
  * first batch 0.69 s against 0.87 s, first batch to last event 0.90× of one thread's, events/s +12%
- * (three interleaved pairs). More than two were not measured (the VM has two cores).
+ * (three interleaved pairs; +6% in a second set of three). The price is memory (each thread holds a
+ * decoded fetch: peak RSS ~900 MB against ~650–700 MB in the bench). More than two were not measured
+ * (the VM has two cores).
  */
 export const AUTO_FETCH_THREADS = 2;
 
