@@ -226,7 +226,7 @@ export class ThreadedKafkaEventSource implements EventSource {
         // Its lanes' records come again from the committed offsets, through the next thread; its sends
         // under way failed (their callers retry).
         this.logger.error({ code }, 'fetch_thread_exited_respawning');
-        for (const [p, lane] of this.lanes) if (lane.worker === worker) this.lanes.delete(p);
+        for (const lane of [...this.lanes.values()]) if (lane.worker === worker) this.drop(lane);
         for (const [id, s] of [...this.sends]) if (s.worker === worker) this.sent(id, `Kafka thread exited (code ${code})`);
         setTimeout(() => {
           if (!this.stopping && this.threads.size < this.opts.threads) this.spawn().catch((err: unknown) => this.logger.error({ err }, 'fetch_thread_respawn_failed'));
