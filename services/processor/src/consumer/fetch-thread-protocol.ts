@@ -23,7 +23,8 @@ export interface FetchThreadSetup {
 }
 
 export type FromFetchThread =
-  | { readonly t: 'running' }
+  /** The consumer runs; `rawBatches`: plain record batches are packed from their bytes (raw-record-batches.ts). */
+  | { readonly t: 'running'; readonly rawBatches: boolean }
   | { readonly t: 'failed'; readonly error: string }
   | { readonly t: 'assigned'; readonly partitions: number[] }
   /** One partition's records in offset order, packed (packed-records.ts), first and last offset. */

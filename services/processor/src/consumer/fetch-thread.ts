@@ -10,10 +10,13 @@
 import { parentPort } from 'node:worker_threads';
 import { Kafka, logLevel, type Consumer, type Producer } from 'kafkajs';
 import { processorConsumerConfig } from '@tinycdp/kafka';
-import { packRecords } from './packed-records';
+import { packRecords, type PackedRecord } from './packed-records';
+import { installRawRecordBatches, type RawRecordBatch } from './raw-record-batches';
 import type { FetchThreadSetup, FromFetchThread, SendRequest, ToFetchThread } from './fetch-thread-protocol';
 
 const port = parentPort!;
+// Before any fetch loads kafkajs' fetch decoding: plain record batches are then packed from their bytes.
+const rawBatches = installRawRecordBatches();
 const post = (m: FromFetchThread, transfer?: ArrayBuffer[]) => port.postMessage(m, transfer);
 
 /** Structured clone turns a Buffer into a Uint8Array: kafkajs wants Buffers. */
@@ -144,9 +147,12 @@ class Session {
       partitionsConsumedConcurrently: 1,
       eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
         if (batch.messages.length === 0 || !isRunning() || isStale()) return;
-        const packed = packRecords(batch.messages);
-        this.queued += packed.byteLength;
-        post({ t: 'batch', partition: batch.partition, first: batch.firstOffset()!, last: batch.lastOffset(), packed }, [packed]);
+        // A record batch read in place may start below the fetch offset: its records there are left out.
+        const packed = packRecords(batch.messages as unknown as (PackedRecord | RawRecordBatch)[], Number((batch as unknown as { fetchedOffset: string }).fetchedOffset));
+        if (packed.count > 0) {
+          this.queued += packed.buffer.byteLength;
+          post({ t: 'batch', partition: batch.partition, first: String(packed.first), last: String(packed.last), packed: packed.buffer }, [packed.buffer]);
+        }
         resolveOffset(batch.lastOffset());
         // Back-pressure: fetch ahead only while the pipeline's backlog is small; keep the session alive.
         while (this.queued > setup.maxQueuedBytes && !this.stopping && isRunning()) {
@@ -158,7 +164,7 @@ class Session {
         }
       },
     });
-    post({ t: 'running' });
+    post({ t: 'running', rawBatches });
   }
 }
 

@@ -1,10 +1,12 @@
 import { DIGEST_HEADER, DIGEST_TYPES, newDigestScan, parseDigest, scanDigest, type DigestScan, type EventDigest } from '@tinycdp/events';
 import type { LogMessage } from '../ports';
+import { isRawRecordBatch, newRawRecordScan, readRawRecord, type RawRecordBatch } from './raw-record-batches';
 
 /**
  * Kafka records of one partition packed into one ArrayBuffer, so the fetch thread can hand them to the
  * pipeline thread without a structured clone (the buffer is transferred, not copied), with the digest
- * header already parsed there. Per record (big-endian):
+ * header already parsed there. The records come as kafkajs messages or, for plain record batches, as the
+ * batch's bytes (raw-record-batches.ts): both pack to the same bytes. Per record (big-endian):
  *   offset f64, timestamp f64 (Kafka offsets stay below 2^53),
  *   key, value: i32 length (-1 = absent) + bytes,
  *   digest: u8 type (0 = none or not usable, else DIGEST_TYPES index + 1); when not 0: timestampMs f64,
@@ -21,86 +23,151 @@ export interface PackedRecord {
   readonly headers?: { readonly [name: string]: Buffer | string | (Buffer | string)[] | undefined };
 }
 
-/** The digest header's value as bytes (null: none). */
+/** The digest header of a kafkajs record: the first value under its name (null: none, or a null value). */
 function digestBytes(r: PackedRecord): Buffer | null {
   const h = r.headers?.[DIGEST_HEADER];
   const v = Array.isArray(h) ? h[0] : h;
-  if (v === undefined) return null;
+  if (v === undefined || v === null) return null;
   return typeof v === 'string' ? Buffer.from(v) : v;
 }
 
 const DIGEST_FIELDS = 5;
+const DIGEST_NAME = Buffer.from(DIGEST_HEADER);
 
 /**
- * `scanDigest` of `raw`, with `parseDigest` of its text for a digest that is not ASCII: true when
- * usable (`out` then describes it).
+ * `scanDigest` of `raw[at, at + len)`, with `parseDigest` of its text for a digest that is not ASCII:
+ * true when usable (`out` then describes it).
  */
-function scan(raw: Buffer, out: DigestScan): boolean {
-  const fast = scanDigest(raw, 0, raw.length, out);
+function scan(raw: Buffer, at: number, len: number, out: DigestScan): boolean {
+  const fast = scanDigest(raw, at, at + len, out);
   if (fast !== null) return fast;
-  const d = parseDigest(raw.toString('utf8'));
+  const d = parseDigest(raw.toString('utf8', at, at + len));
   if (d === null) return false;
   out.type = d.type;
   out.timestampMs = d.timestampMs;
-  let at = 2 + Buffer.byteLength(d.type) + 1;
+  let pos = 2 + Buffer.byteLength(d.type) + 1;
   [d.messageId, d.userId, d.anonymousId, d.event, d.timestamp].forEach((f, k) => {
     const n = f === null ? 0 : Buffer.byteLength(f);
-    out.ranges[2 * k] = at;
+    out.ranges[2 * k] = pos;
     out.ranges[2 * k + 1] = f === null ? -1 : n;
-    at += n + 1;
+    pos += n + 1;
   });
   return true;
 }
 
 const digestScan = newDigestScan();
+const rawScan = newRawRecordScan();
 
-/** Packs records (kafkajs messages as they are) into one buffer; reads their digest headers. */
-export function packRecords(records: readonly PackedRecord[]): ArrayBuffer {
-  // The usable digest of each record (null: none), with what the scan found.
-  const digests: (Buffer | null)[] = new Array(records.length);
-  const types = new Uint8Array(records.length);
-  const times = new Float64Array(records.length);
-  const ranges = new Int32Array(records.length * 2 * DIGEST_FIELDS);
+/** A packed batch: its buffer, how many records it holds and their first and last offsets (-1: none). */
+export interface PackedBatch {
+  readonly buffer: ArrayBuffer;
+  readonly count: number;
+  readonly first: number;
+  readonly last: number;
+}
+
+// Per record, where its key, value and digest are: source buffer, start, length (-1: null / none).
+const KEY = 0;
+const VALUE = 1;
+const DIGEST = 2;
+const PARTS = 3;
+
+/**
+ * Packs records — kafkajs messages as they are, and record batches read in place (raw-record-batches.ts)
+ * — into one buffer, those with offset >= `from` (a fetch may start inside a batch); reads their digest
+ * headers.
+ */
+export function packRecords(records: readonly (PackedRecord | RawRecordBatch)[], from = 0): PackedBatch {
+  let max = 0;
+  for (const r of records) max += isRawRecordBatch(r) ? r.count : 1;
+  const offsets = new Float64Array(max);
+  const stamps = new Float64Array(max);
+  const sources: (Buffer | null)[] = new Array(max * PARTS);
+  const spans = new Int32Array(max * PARTS * 2);
+  const types = new Uint8Array(max);
+  const times = new Float64Array(max);
+  const ranges = new Int32Array(max * 2 * DIGEST_FIELDS);
+  let n = 0;
   let size = 0;
-  for (let i = 0; i < records.length; i++) {
-    const r = records[i]!;
-    size += 16 + 4 + (r.key?.length ?? 0) + 4 + (r.value?.length ?? 0) + 1;
-    const raw = digestBytes(r);
-    digests[i] = raw !== null && scan(raw, digestScan) ? raw : null;
-    if (digests[i] === null) continue;
-    types[i] = DIGEST_TYPES.indexOf(digestScan.type) + 1;
-    times[i] = digestScan.timestampMs;
-    for (let k = 0; k < 2 * DIGEST_FIELDS; k++) ranges[i * 2 * DIGEST_FIELDS + k] = digestScan.ranges[k]!;
-    size += 8 + 4 + raw!.length + 8 * DIGEST_FIELDS;
+  const part = (k: number, src: Buffer | null, at: number, len: number) => {
+    sources[n * PARTS + k] = src;
+    spans[(n * PARTS + k) * 2] = at;
+    spans[(n * PARTS + k) * 2 + 1] = src === null ? -1 : len;
+    if (src !== null && k !== DIGEST) size += len;
+  };
+  /** Scans record n's digest part (set by `part`); counts its packed size. */
+  const digest = () => {
+    const src = sources[n * PARTS + DIGEST]!;
+    const at = spans[(n * PARTS + DIGEST) * 2]!;
+    const len = spans[(n * PARTS + DIGEST) * 2 + 1]!;
+    size += 16 + 4 + 4 + 1;
+    if (src === null || !scan(src, at, len, digestScan)) {
+      types[n] = 0;
+      return;
+    }
+    types[n] = DIGEST_TYPES.indexOf(digestScan.type) + 1;
+    times[n] = digestScan.timestampMs;
+    ranges.set(digestScan.ranges, n * 2 * DIGEST_FIELDS);
+    size += 8 + 4 + len + 8 * DIGEST_FIELDS;
+  };
+  for (const r of records) {
+    if (isRawRecordBatch(r)) {
+      let at = r.recordsAt;
+      for (let i = 0; i < r.count; i++) {
+        at = readRawRecord(r, at, DIGEST_NAME, rawScan);
+        if (rawScan.offset < from) continue;
+        offsets[n] = rawScan.offset;
+        stamps[n] = rawScan.timestamp;
+        part(KEY, rawScan.keyLen < 0 ? null : r.bytes, rawScan.keyAt, rawScan.keyLen);
+        part(VALUE, rawScan.valueLen < 0 ? null : r.bytes, rawScan.valueAt, rawScan.valueLen);
+        part(DIGEST, rawScan.headerLen < 0 ? null : r.bytes, rawScan.headerAt, rawScan.headerLen);
+        digest();
+        n++;
+      }
+      if (at !== r.end) throw new Error(`corrupt record batch: ${r.count} records end at byte ${at}, the batch at ${r.end}`);
+    } else {
+      const offset = Number(r.offset);
+      if (offset < from) continue;
+      offsets[n] = offset;
+      stamps[n] = Number(r.timestamp);
+      part(KEY, r.key, 0, r.key?.length ?? 0);
+      part(VALUE, r.value, 0, r.value?.length ?? 0);
+      const d = digestBytes(r);
+      part(DIGEST, d, 0, d?.length ?? 0);
+      digest();
+      n++;
+    }
   }
+
   const ab = new ArrayBuffer(size);
   const bytes = Buffer.from(ab);
   const view = new DataView(ab);
   let at = 0;
-  const putBytes = (b: Buffer | null) => {
-    view.setInt32(at, b === null ? -1 : b.length);
+  const put = (i: number, k: number) => {
+    const src = sources[i * PARTS + k]!;
+    const start = spans[(i * PARTS + k) * 2]!;
+    const len = spans[(i * PARTS + k) * 2 + 1]!;
+    view.setInt32(at, len);
     at += 4;
-    if (b !== null) {
-      bytes.set(b, at);
-      at += b.length;
+    if (len > 0) {
+      bytes.set(src.subarray(start, start + len), at);
+      at += len;
     }
   };
-  for (let i = 0; i < records.length; i++) {
-    const r = records[i]!;
-    view.setFloat64(at, Number(r.offset));
-    view.setFloat64(at + 8, Number(r.timestamp));
+  for (let i = 0; i < n; i++) {
+    view.setFloat64(at, offsets[i]!);
+    view.setFloat64(at + 8, stamps[i]!);
     at += 16;
-    putBytes(r.key);
-    putBytes(r.value);
+    put(i, KEY);
+    put(i, VALUE);
     view.setUint8(at++, types[i]!);
-    const raw = digests[i]!;
-    if (raw === null) continue;
+    if (types[i] === 0) continue;
     view.setFloat64(at, times[i]!);
     at += 8;
-    putBytes(raw);
+    put(i, DIGEST);
     for (let k = i * 2 * DIGEST_FIELDS; k < (i + 1) * 2 * DIGEST_FIELDS; k++, at += 4) view.setInt32(at, ranges[k]!);
   }
-  return ab;
+  return { buffer: ab, count: n, first: n > 0 ? offsets[0]! : -1, last: n > 0 ? offsets[n - 1]! : -1 };
 }
 
 /** A record read in place from a packed buffer. */

@@ -7,7 +7,7 @@
  * on after the rebalance), and a stopped source's thread serves the next source.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Kafka, logLevel, type Producer } from 'kafkajs';
+import { CompressionTypes, Kafka, logLevel, type Producer } from 'kafkajs';
 import pino from 'pino';
 import { INSTANCE_ASSIGNER } from '@tinycdp/kafka';
 import { createTopics, deleteTopics, getServices, isolatedGroupId, isolatedTopicPrefix, waitFor } from '@tinycdp/testkit';
@@ -123,6 +123,40 @@ describe('ThreadedKafkaEventSource', () => {
       await committedUpTo(topic, group, 3000);
       const lag = await s.lag();
       expect(lag.map((l) => l.lag)).toEqual([0, 0, 0]);
+    });
+  });
+
+  it('reads plain record batches in place on its Kafka thread and compressed ones through kafkajs: the same records either way, from any committed offset', async () => {
+    const topic = `${prefix}events${topicNo++}`;
+    await createTopics(services.kafkaBrokers, [topic], PARTITIONS);
+    // Per partition: plain, gzip-compressed, plain record batches.
+    for (const [from, n, compression] of [[0, 300, CompressionTypes.None], [300, 200, CompressionTypes.GZIP], [500, 300, CompressionTypes.None]] as const) {
+      for (let p = 0; p < PARTITIONS; p++) {
+        const messages = Array.from({ length: n }, (_, k) => ({ partition: p, key: `k${p}`, value: `p${p}-${from + k}`, headers: { n: String(from + k) } }));
+        await producer.send({ topic, compression, messages });
+      }
+    }
+    const r = recorder();
+    const s = source(topic, isolatedGroupId());
+    await whileRunning(s, async (messages) => r.record(messages), () => undefined, async () => {
+      await handledInOrder(r, 800);
+      expect(s.rawBatches).toBe(true);
+    });
+
+    // A group whose committed offsets fall inside batches (plain and compressed) gets exactly the rest.
+    const group = isolatedGroupId();
+    const admin = kafka.admin();
+    await admin.connect();
+    const starts = [150, 420, 799];
+    try {
+      await admin.setOffsets({ groupId: group, topic, partitions: starts.map((offset, partition) => ({ partition, offset: String(offset) })) });
+    } finally {
+      await admin.disconnect();
+    }
+    const rest = recorder();
+    await whileRunning(source(topic, group), async (messages) => rest.record(messages), () => undefined, async () => {
+      await waitFor(() => rest.total() === starts.reduce((sum, o) => sum + 800 - o, 0), { timeoutMs: 30_000, message: 'the rest handled' });
+      for (let p = 0; p < PARTITIONS; p++) expect(rest.seen.get(p)).toEqual(expected(p, 800).slice(starts[p]));
     });
   });
 

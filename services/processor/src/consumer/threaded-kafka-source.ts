@@ -135,6 +135,8 @@ export class ThreadedKafkaEventSource implements EventSource {
   /** Names this source to the group's assigner: its threads share its partitions. */
   private readonly instanceId = randomUUID();
   private resumed = false;
+  /** Whether the (last started) Kafka thread packs plain record batches from their bytes (null: none started yet). */
+  rawBatches: boolean | null = null;
   /** Produce requests on the Kafka thread awaiting its answer. */
   private sendIds = 0;
   private readonly sends = new Map<number, { worker: Worker; resolve: () => void; reject: (err: unknown) => void }>();
@@ -187,6 +189,8 @@ export class ThreadedKafkaEventSource implements EventSource {
         switch (m.t) {
           case 'running':
             running = true;
+            this.rawBatches = m.rawBatches;
+            if (!m.rawBatches) this.logger.warn('kafka_thread_decodes_records_with_kafkajs');
             resolve();
             break;
           case 'failed':
