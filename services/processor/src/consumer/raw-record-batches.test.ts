@@ -29,6 +29,11 @@ interface KafkaEncoder {
 }
 const Encoder = require('kafkajs/src/protocol/encoder') as new () => KafkaEncoder;
 const kafkajsDecodeBatch = require('kafkajs/src/protocol/recordBatch/v0/decoder') as ((d: KafkaDecoder) => Promise<{ records: PackedRecord[] }>) & { raw?: true };
+const KafkaBatch = require('kafkajs/src/consumer/batch') as new (
+  topic: string,
+  fetchedOffset: string,
+  data: { partition: number; highWatermark: string; messages: (PackedRecord | RawRecordBatch)[]; abortedTransactions: { producerId: string; firstOffset: string }[] },
+) => { messages: (PackedRecord | RawRecordBatch)[]; lastOffset(): string };
 const GZIP = 1;
 
 const SEP = '\x1f';
@@ -162,6 +167,25 @@ describe('raw record batches', () => {
     expect(out[0]!.parsedDigest).toBeNull(); // its first digest header value is null
     expect(out[2]!.parsedDigest).toEqual(parseDigest(digest(['track', 'm-102', 'user-102', '', 'app_open', '2026-11-25T10:00:00.123Z'])));
     expect(out[10]!.parsedDigest).toEqual(parseDigest(digest(['track', 'm-110', 'üser-110', '', 'app_open', '2026-11-25T10:00:00.123Z'])));
+  });
+
+  it("passes kafkajs' batch filters: kept when its last offset reaches the fetch offset, never dropped as aborted", async () => {
+    const set = Buffer.concat([
+      await batch(0, records(0, 10)),
+      await batch(10, records(10, 5), { transactional: true }),
+      await batch(15, records(15, 10)),
+    ]);
+    const viaRaw = await decode(set, true);
+    const partition = (fetched: string, aborted: { producerId: string; firstOffset: string }[]) =>
+      new KafkaBatch('t', fetched, { partition: 0, highWatermark: '25', messages: viaRaw, abortedTransactions: aborted });
+    // Under read_committed the fetch lists the aborted transaction: its records go, the raw batches stay.
+    const b = partition('0', [{ producerId: '-1', firstOffset: '10' }]);
+    expect(b.messages.map((m) => (isRawRecordBatch(m) ? `raw ${m.offset}` : m.offset))).toEqual(['raw 9', 'raw 24']);
+    expect(packRecords(b.messages, 0).count).toBe(20);
+    expect(partition('9', []).messages.map((m) => m.offset)).toEqual(['9', ...Array.from({ length: 5 }, (_, i) => String(10 + i)), '24']);
+    expect(partition('16', []).messages.map((m) => m.offset)).toEqual(['24']);
+    expect(packRecords(partition('16', []).messages, 16).first).toBe(16);
+    expect(partition('16', []).lastOffset()).toBe('24');
   });
 
   it('declines what is not a complete plain batch, leaving the decoder where it was', async () => {

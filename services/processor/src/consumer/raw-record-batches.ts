@@ -13,8 +13,8 @@
  * The pieces of kafkajs this relies on (pinned at 2.2.4): the module
  * `src/protocol/recordBatch/v0/decoder.js` (called with the fetch response's Decoder, positioned at a
  * batch, it must consume the batch and return `{ records }`), and what the consumer reads of a record
- * (`offset` as a string, `isControlRecord`, `batchContext` for aborted transactions — only read when the
- * fetch lists some, and transactional batches never take this path). The kafkajs Batch keeps a raw
+ * (`offset` as a string, `isControlRecord`, `key` and `batchContext` to drop aborted transactions when
+ * the fetch lists some — transactional batches never take this path, so a raw batch is never dropped). The kafkajs Batch keeps a raw
  * batch whose last offset is at or above the fetch offset; `packRecords` drops its records below it.
  */
 import { createRequire } from 'node:module';
@@ -25,6 +25,8 @@ export interface RawRecordBatch {
   /** The batch's last offset (kafkajs compares it with the fetch offset, and `batch.lastOffset()` is it). */
   readonly offset: string;
   readonly isControlRecord: false;
+  /** What kafkajs reads of a record to drop aborted transactions (a fetch under read_committed lists them). */
+  readonly batchContext: { readonly producerId: string; readonly inTransaction: false };
   /** The fetch response's bytes; the records are bytes[recordsAt, end). */
   readonly bytes: Buffer;
   readonly recordsAt: number;
@@ -56,6 +58,7 @@ const ATTRIBUTES_AT = 21;
 const LAST_OFFSET_DELTA_AT = 23;
 const BASE_TIMESTAMP_AT = 27;
 const MAX_TIMESTAMP_AT = 35;
+const PRODUCER_ID_AT = 43;
 const COUNT_AT = 57;
 const HEADER_BYTES = 61;
 /** Bytes before the length field's end: the batch is `LENGTH_FIELD_END + length` bytes long. */
@@ -84,6 +87,7 @@ export function readRawRecordBatch(decoder: KafkaDecoder): RawRecordBatch | null
     rawBatch: true,
     offset: String(baseOffset + b.readInt32BE(at + LAST_OFFSET_DELTA_AT)),
     isControlRecord: false,
+    batchContext: { producerId: String(b.readBigInt64BE(at + PRODUCER_ID_AT)), inTransaction: false },
     bytes: b,
     recordsAt: at + HEADER_BYTES,
     end,
