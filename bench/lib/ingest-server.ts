@@ -1,15 +1,18 @@
 /**
  * The real ingest gateway for the scenarios, wired as services/ingest/src/main.ts wires it
- * (createIngestApp + KafkaSink over the BatchingProducer, PRODUCER_CONFIG) with an in-memory write key,
+ * (createIngestApp + KafkaSink over the BatchingProducer, PRODUCER_CONFIG, on a ThreadedProducer as
+ * TINYCDP_PRODUCE_THREAD decides) with an in-memory write key,
  * on an ephemeral loopback port, producing to `topic`.
  */
 import type { Kafka } from 'kafkajs';
 import pino from 'pino';
 import { systemClock } from '@tinycdp/common';
 import { startServer, staticKeyVerifier } from '@tinycdp/http';
-import { BatchingProducer, PRODUCER_CONFIG } from '@tinycdp/kafka';
+import { BatchingProducer, PRODUCER_CONFIG, ThreadedProducer } from '@tinycdp/kafka';
+import { KAFKA_BROKERS } from './stack';
 import { createIngestApp } from '../../services/ingest/src/app';
 import { KafkaSink } from '../../services/ingest/src/adapters/kafka-sink';
+import { produceThread } from '../../services/ingest/src/config';
 
 export const INGEST_KEY = 'bench-write-key';
 
@@ -21,7 +24,7 @@ export interface RunningIngest {
 }
 
 export async function startIngest(kafka: Kafka, topic: string): Promise<RunningIngest> {
-  const producer = kafka.producer(PRODUCER_CONFIG);
+  const producer = produceThread(process.env.TINYCDP_PRODUCE_THREAD) ? new ThreadedProducer({ clientId: 'bench-ingest', brokers: [...KAFKA_BROKERS] }) : kafka.producer(PRODUCER_CONFIG);
   await producer.connect();
   const batching = new BatchingProducer(producer);
   const app = createIngestApp({

@@ -1,6 +1,7 @@
 import { Partitioners, type CompressionTypes, type IHeaders, type Message, type Producer, type ProducerConfig, type TopicMessages } from 'kafkajs';
 import { AppError } from '@tinycdp/common';
 import { recordBytes, sliceRecords } from './send-records';
+import type { RecordsBatch } from './threaded-producer';
 
 /** One record to produce. */
 export interface ProducerRecord {
@@ -81,8 +82,13 @@ interface Pending {
  * every record of the call. Does not own the producer: the caller connects and disconnects it
  * (build it with PRODUCER_CONFIG).
  */
+/** What BatchingProducer sends through: a kafkajs Producer, or a ThreadedProducer (threaded-producer.ts). */
+export interface BatchSender {
+  sendBatch(batch: RecordsBatch): Promise<unknown>;
+}
+
 export class BatchingProducer {
-  private readonly producer: Producer;
+  private readonly producer: BatchSender;
   private readonly lingerMs: number;
   private readonly maxBatchRecords: number;
   private readonly maxBatchBytes: number;
@@ -99,7 +105,7 @@ export class BatchingProducer {
   private idleWaiters: (() => void)[] = [];
   private batches = 0;
 
-  constructor(producer: Producer, options: BatchingProducerOptions = {}) {
+  constructor(producer: BatchSender | Producer, options: BatchingProducerOptions = {}) {
     this.producer = producer;
     this.lingerMs = Math.max(0, options.lingerMs ?? 2);
     this.maxBatchRecords = Math.max(1, options.maxBatchRecords ?? 1_000);

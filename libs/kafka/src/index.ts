@@ -7,7 +7,9 @@ export { DEFAULT_FETCH_MB, processorConsumerConfig } from './consumer-config';
 export { INSTANCE_ASSIGNER, assignByInstance, instanceAssigner } from './instance-assigner';
 export { DefinitionsReader, DefinitionsWriter } from './definitions-log';
 export type { DefinitionRecord } from './definitions-log';
-export { BatchingProducer, PRODUCER_CONFIG, type BatchingProducerOptions, type ProducerRecord } from './batching-producer';
+export { BatchingProducer, PRODUCER_CONFIG, type BatchingProducerOptions, type BatchSender, type ProducerRecord } from './batching-producer';
+export { ThreadedProducer, PRODUCE_THREAD_SETTING, produceThread, type KafkaConnection, type RecordsBatch } from './threaded-producer';
+export { encodeRecordBatch, installRecordBatchEncoding } from './record-batch-encoding';
 export { sendRecords, SEND_MAX_RECORDS, SEND_MAX_BYTES } from './send-records';
 export type { RecordProducer } from './send-records';
 export {

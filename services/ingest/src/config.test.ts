@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { loadIngestConfig } from './config';
+import { loadIngestConfig, produceThread } from './config';
 
 describe('loadIngestConfig', () => {
   it('parses and freezes, with defaults', () => {
@@ -12,8 +12,17 @@ describe('loadIngestConfig', () => {
       replicationFactor: 1,
       databaseUrl: 'postgres://db/x',
       logLevel: 'info',
+      produceThread: produceThread('auto'),
     });
     expect(Object.isFrozen(c)).toBe(true);
+  });
+
+  it('produces from a thread of its own from two cores (auto), or as TINYCDP_PRODUCE_THREAD says', () => {
+    expect([produceThread('auto', 1), produceThread('auto', 2), produceThread(undefined, 8)]).toEqual([false, true, true]);
+    expect(['true', 'ON', 'yes', 'false', 'no', 'off'].map((v) => produceThread(v, 1))).toEqual([true, true, true, false, false, false]);
+    const base = { KAFKA_BROKERS: 'a:9092', DATABASE_URL: 'postgres://db/x' };
+    expect(loadIngestConfig({ ...base, TINYCDP_PRODUCE_THREAD: 'false' }).produceThread).toBe(false);
+    expect(() => loadIngestConfig({ ...base, TINYCDP_PRODUCE_THREAD: 'sometimes' })).toThrow(/TINYCDP_PRODUCE_THREAD: must be auto, true or false/);
   });
 
   it('reports every problem at once', () => {

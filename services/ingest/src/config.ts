@@ -1,4 +1,7 @@
 import { z } from 'zod';
+import { PRODUCE_THREAD_SETTING, produceThread } from '@tinycdp/kafka';
+
+export { produceThread };
 
 const brokerList = z
   .string({ error: 'is required (comma-separated host:port list)' })
@@ -39,6 +42,8 @@ export const IngestConfigSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Confluent-compatible schema registry API root; set → events are written in the wire format. */
   SCHEMA_REGISTRY_URL: z.string().url('must be an http(s) URL').optional(),
+  /** Produce from a thread of its own (@tinycdp/kafka `produceThread`): auto (default), true or false. */
+  TINYCDP_PRODUCE_THREAD: z.string().regex(PRODUCE_THREAD_SETTING, 'must be auto, true or false').default('auto'),
 });
 
 export interface IngestConfig {
@@ -50,6 +55,7 @@ export interface IngestConfig {
   readonly databaseUrl: string;
   readonly logLevel: string;
   readonly schemaRegistryUrl: string | undefined;
+  readonly produceThread: boolean;
 }
 
 /**
@@ -72,5 +78,7 @@ export function loadIngestConfig(env: Readonly<Record<string, string | undefined
     databaseUrl: c.DATABASE_URL,
     logLevel: c.LOG_LEVEL,
     schemaRegistryUrl: c.SCHEMA_REGISTRY_URL,
+    produceThread: produceThread(c.TINYCDP_PRODUCE_THREAD),
   });
 }
+

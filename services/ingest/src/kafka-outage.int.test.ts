@@ -9,12 +9,12 @@
  * - afterwards every event that got 200 is in the topic (consumed and compared by messageId).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Kafka, logLevel, type Admin, type Producer } from 'kafkajs';
+import { Kafka, logLevel, type Admin } from 'kafkajs';
 import pino from 'pino';
 import { Registry } from 'prom-client';
 import { systemClock } from '@tinycdp/common';
 import { startServer, staticKeyVerifier, type RunningServer } from '@tinycdp/http';
-import { BatchingProducer, PRODUCER_CONFIG } from '@tinycdp/kafka';
+import { BatchingProducer, ThreadedProducer } from '@tinycdp/kafka';
 import { startPrivateKafka, waitFor, type PrivateKafka } from '@tinycdp/testkit';
 import { createIngestApp } from './app';
 import { KafkaSink } from './adapters/kafka-sink';
@@ -22,32 +22,31 @@ import { KafkaSink } from './adapters/kafka-sink';
 const TOPIC = 'outage.events';
 const BURST_LIMIT = 8 * 1024;
 let broker: PrivateKafka;
-let producer: Producer;
+let producer: ThreadedProducer;
 let admin: Admin;
 let server: RunningServer;
 
 /**
- * Client settings that make an outage surface as 503 in a few seconds (recommended for ingest main.ts):
+ * Client settings that make an outage surface as 503 in a few seconds (ingest main.ts uses them):
  * connect 1 s, request 5 s, and the producer's bounded retries from PRODUCER_CONFIG (~4 s of backoff).
  */
-function kafkaClient(brokers: string[], clientId: string): Kafka {
-  return new Kafka({
-    clientId,
-    brokers,
-    logLevel: logLevel.NOTHING,
-    connectionTimeout: 1_000,
-    requestTimeout: 5_000,
-    retry: { retries: 3, initialRetryTime: 100, maxRetryTime: 1_000 },
-  });
-}
+const connection = (brokers: string[], clientId: string) => ({
+  clientId,
+  brokers,
+  logLevel: logLevel.NOTHING,
+  connectionTimeout: 1_000,
+  requestTimeout: 5_000,
+  retry: { retries: 3, initialRetryTime: 100, maxRetryTime: 1_000 },
+});
 
 beforeAll(async () => {
   broker = await startPrivateKafka();
-  const kafka = kafkaClient(broker.brokers, 'ingest-outage');
+  const kafka = new Kafka(connection(broker.brokers, 'ingest-outage'));
   admin = kafka.admin();
   await admin.connect();
   await admin.createTopics({ topics: [{ topic: TOPIC, numPartitions: 3, replicationFactor: 1 }], waitForLeaders: true });
-  producer = kafka.producer(PRODUCER_CONFIG);
+  // As ingest runs it from 2 cores: the producer on a thread of its own (TINYCDP_PRODUCE_THREAD=auto).
+  producer = new ThreadedProducer(connection(broker.brokers, 'ingest-outage'));
   await producer.connect();
   server = await startServer(
     createIngestApp({
@@ -168,7 +167,7 @@ describe('Kafka stopped and restarted under ingest', () => {
       // Every 200 is in the topic.
       const accepted = new Set(outcomes.filter((o) => o.status === 200).map((o) => o.id));
       const seen = new Set<string>();
-      const consumer = kafkaClient(broker.brokers, 'outage-check').consumer({ groupId: `check-${Date.now()}` });
+      const consumer = new Kafka(connection(broker.brokers, 'outage-check')).consumer({ groupId: `check-${Date.now()}` });
       await consumer.connect();
       try {
         await consumer.subscribe({ topic: TOPIC, fromBeginning: true });

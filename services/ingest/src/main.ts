@@ -4,7 +4,7 @@ import pino from 'pino';
 import { systemClock } from '@tinycdp/common';
 import { startServer } from '@tinycdp/http';
 import { PgKeyVerifier, PgSqlClient, createPool } from '@tinycdp/postgres';
-import { BatchingProducer, PRODUCER_CONFIG, connectSchemaRegistry, ensureTopics, topicNames, topicSettingsFromConfig, topicSpecs } from '@tinycdp/kafka';
+import { BatchingProducer, PRODUCER_CONFIG, ThreadedProducer, connectSchemaRegistry, type KafkaConnection, ensureTopics, topicNames, topicSettingsFromConfig, topicSpecs } from '@tinycdp/kafka';
 import { createIngestApp } from './app';
 import { KafkaSink } from './adapters/kafka-sink';
 import { loadIngestConfig } from './config';
@@ -13,18 +13,18 @@ async function main(): Promise<void> {
   const config = loadIngestConfig(process.env);
   const logger = pino({ name: 'ingest', level: config.logLevel });
 
-  const kafka = new Kafka({
+  const connection: KafkaConnection = {
     clientId: 'tinycdp-ingest',
     brokers: [...config.kafkaBrokers],
-    logLevel: kafkaLogLevel.WARN,
     // Short timeouts and few retries: when the broker is down, ingest must answer 503 in about two
     // seconds (measured by services/ingest/src/kafka-outage.int.test.ts), not hang for kafkajs' 30 s.
     connectionTimeout: 1_000,
     requestTimeout: 5_000,
     retry: { retries: 3, initialRetryTime: 100, maxRetryTime: 1_000 },
-  });
+  };
+  const kafka = new Kafka({ ...connection, logLevel: kafkaLogLevel.WARN });
   const admin = kafka.admin();
-  const producer = kafka.producer(PRODUCER_CONFIG);
+  const producer = config.produceThread ? new ThreadedProducer(connection) : kafka.producer(PRODUCER_CONFIG);
   await admin.connect();
   const names = topicNames(config.topicPrefix);
   const ensured = await ensureTopics(admin, topicSpecs(names, topicSettingsFromConfig(config)));
@@ -47,7 +47,7 @@ async function main(): Promise<void> {
     logger,
   });
   const server = await startServer(app, config.port, '0.0.0.0');
-  logger.info({ port: server.port, topic: names.events }, 'ingest_started');
+  logger.info({ port: server.port, topic: names.events, produceThread: config.produceThread }, 'ingest_started');
 
   let stopping = false;
   const stop = async (signal: string): Promise<void> => {

@@ -11,7 +11,9 @@ import {
   DEFAULT_TOPIC_SETTINGS,
   DefinitionsWriter,
   PRODUCER_CONFIG,
+  ThreadedProducer,
   ensureTopics,
+  produceThread,
   topicNames,
   topicSettingsFromConfig,
   topicSpecs,
@@ -107,7 +109,8 @@ export async function openLogBackend(config: AllInOneConfig, logger: Logger): Pr
     // Short timeouts and few retries: when the broker is down, ingest must answer 503 in about two
     // seconds (measured by services/ingest/src/kafka-outage.int.test.ts), not hang for kafkajs' 30 s.
     const connection = { clientId: 'tinycdp', brokers: config.KAFKA_BROKERS.split(','), connectionTimeout: 1_000, requestTimeout: 5_000 };
-    const kafka = new Kafka({ ...connection, logLevel: logLevel.WARN, retry: { retries: 3, initialRetryTime: 100, maxRetryTime: 1_000 } });
+    const retry = { retries: 3, initialRetryTime: 100, maxRetryTime: 1_000 };
+    const kafka = new Kafka({ ...connection, logLevel: logLevel.WARN, retry });
     const admin = kafka.admin();
     await admin.connect();
     const settings = topicSettingsFromConfig({ partitions: config.TINYCDP_PARTITIONS, replicationFactor: config.TINYCDP_REPLICATION_FACTOR });
@@ -118,7 +121,10 @@ export async function openLogBackend(config: AllInOneConfig, logger: Logger): Pr
     const numPartitions = meta.topics[0]?.partitions.length ?? config.TINYCDP_PARTITIONS;
     const producer: Producer = kafka.producer(PRODUCER_CONFIG);
     await producer.connect();
-    const batching = new BatchingProducer(producer, { ackTimeoutMs: 5_000 });
+    // As services/ingest: the events' producer on a thread of its own from 2 cores (TINYCDP_PRODUCE_THREAD).
+    const eventsProducer = produceThread(config.TINYCDP_PRODUCE_THREAD) ? new ThreadedProducer({ ...connection, retry }) : producer;
+    if (eventsProducer !== producer) await eventsProducer.connect();
+    const batching = new BatchingProducer(eventsProducer, { ackTimeoutMs: 5_000 });
     const { KafkaSink } = await import('@tinycdp/ingest');
     return {
       kind: 'kafka',
@@ -138,6 +144,7 @@ export async function openLogBackend(config: AllInOneConfig, logger: Logger): Pr
       definitions: () => new KafkaDefinitionSource(kafka, topics.definitions),
       async close() {
         await batching.flush();
+        if (eventsProducer !== producer) await eventsProducer.disconnect();
         await producer.disconnect();
         await admin.disconnect();
       },

@@ -26,6 +26,12 @@ describe('all-in-one config', () => {
     expect(() => parseAllInOneConfig({ TINYCDP_PARTITIONS: 'many' })).toThrow(/TINYCDP_PARTITIONS: /);
   });
 
+  it('TINYCDP_PRODUCE_THREAD as ingest reads it: auto by default, true/false, anything else refused', () => {
+    expect(parseAllInOneConfig({}).TINYCDP_PRODUCE_THREAD).toBe('auto');
+    expect(parseAllInOneConfig({ TINYCDP_PRODUCE_THREAD: 'false' }).TINYCDP_PRODUCE_THREAD).toBe('false');
+    expect(() => parseAllInOneConfig({ TINYCDP_PRODUCE_THREAD: '2' })).toThrow(/TINYCDP_PRODUCE_THREAD: must be auto, true or false/);
+  });
+
   it('TINYCDP_FETCH_THREAD as the processor reads it: auto by default, true/false or a count, anything else refused', () => {
     expect(parseAllInOneConfig({}).TINYCDP_FETCH_THREAD).toBe('auto');
     expect(parseAllInOneConfig({ TINYCDP_FETCH_THREAD: 'false' }).TINYCDP_FETCH_THREAD).toBe('false');

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { PRODUCE_THREAD_SETTING } from '@tinycdp/kafka';
 import { fetchThreadSetting } from '@tinycdp/processor';
 
 /**
@@ -20,6 +21,8 @@ const schema = z.object({
   TINYCDP_PROCESSOR_GROUP: z.string().min(1).default('tinycdp-processor'),
   /** With KAFKA_BROKERS: the processor's Kafka client on a thread of its own (as services/processor). */
   TINYCDP_FETCH_THREAD: fetchThreadSetting.default('auto'),
+  /** With KAFKA_BROKERS: ingest's producer on a thread of its own (as services/ingest). */
+  TINYCDP_PRODUCE_THREAD: z.string().regex(PRODUCE_THREAD_SETTING, 'must be auto, true or false').default('auto'),
   TINYCDP_MIGRATE: z.enum(['true', 'false', '1', '0']).default('true'),
   PORT: z.coerce.number().int().min(0).max(65535).default(4000),
   HOST: z.string().default('0.0.0.0'),

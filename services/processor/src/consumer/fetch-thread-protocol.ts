@@ -23,8 +23,11 @@ export interface FetchThreadSetup {
 }
 
 export type FromFetchThread =
-  /** The consumer runs; `rawBatches`: plain record batches are packed from their bytes (raw-record-batches.ts). */
-  | { readonly t: 'running'; readonly rawBatches: boolean }
+  /**
+   * The consumer runs; `rawBatches`: plain record batches are packed from their bytes (raw-record-batches.ts);
+   * `batchEncoding`: produced batches are encoded in one pass (@tinycdp/kafka installRecordBatchEncoding).
+   */
+  | { readonly t: 'running'; readonly rawBatches: boolean; readonly batchEncoding: boolean }
   | { readonly t: 'failed'; readonly error: string }
   | { readonly t: 'assigned'; readonly partitions: number[] }
   /** One partition's records in offset order, packed (packed-records.ts), first and last offset. */

@@ -9,14 +9,16 @@
  */
 import { parentPort } from 'node:worker_threads';
 import { Kafka, logLevel, type Consumer, type Producer } from 'kafkajs';
-import { processorConsumerConfig } from '@tinycdp/kafka';
+import { installRecordBatchEncoding, processorConsumerConfig } from '@tinycdp/kafka';
 import { packRecords, type PackedRecord } from './packed-records';
 import { installRawRecordBatches, type RawRecordBatch } from './raw-record-batches';
 import type { FetchThreadSetup, FromFetchThread, SendRequest, ToFetchThread } from './fetch-thread-protocol';
 
 const port = parentPort!;
-// Before any fetch loads kafkajs' fetch decoding: plain record batches are then packed from their bytes.
+// Before any fetch or produce loads kafkajs' fetch decoding or produce encoding: plain record batches
+// are then packed from their bytes, and the segment changes' batches encoded in one pass.
 const rawBatches = installRawRecordBatches();
+const batchEncoding = installRecordBatchEncoding();
 const post = (m: FromFetchThread, transfer?: ArrayBuffer[]) => port.postMessage(m, transfer);
 
 /** Structured clone turns a Buffer into a Uint8Array: kafkajs wants Buffers. */
@@ -164,7 +166,7 @@ class Session {
         }
       },
     });
-    post({ t: 'running', rawBatches });
+    post({ t: 'running', rawBatches, batchEncoding });
   }
 }
 

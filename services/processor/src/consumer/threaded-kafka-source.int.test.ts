@@ -140,7 +140,7 @@ describe('ThreadedKafkaEventSource', () => {
     const s = source(topic, isolatedGroupId());
     await whileRunning(s, async (messages) => r.record(messages), () => undefined, async () => {
       await handledInOrder(r, 800);
-      expect(s.rawBatches).toBe(true);
+      expect(s.codecs).toEqual({ rawBatches: true, batchEncoding: true });
     });
 
     // A group whose committed offsets fall inside batches (plain and compressed) gets exactly the rest.

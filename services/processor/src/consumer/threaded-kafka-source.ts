@@ -135,8 +135,11 @@ export class ThreadedKafkaEventSource implements EventSource {
   /** Names this source to the group's assigner: its threads share its partitions. */
   private readonly instanceId = randomUUID();
   private resumed = false;
-  /** Whether the (last started) Kafka thread packs plain record batches from their bytes (null: none started yet). */
-  rawBatches: boolean | null = null;
+  /**
+   * Whether the (last started) Kafka thread packs plain record batches from their bytes and encodes
+   * produced ones in one pass (null: none started yet).
+   */
+  codecs: { rawBatches: boolean; batchEncoding: boolean } | null = null;
   /** Produce requests on the Kafka thread awaiting its answer. */
   private sendIds = 0;
   private readonly sends = new Map<number, { worker: Worker; resolve: () => void; reject: (err: unknown) => void }>();
@@ -189,8 +192,8 @@ export class ThreadedKafkaEventSource implements EventSource {
         switch (m.t) {
           case 'running':
             running = true;
-            this.rawBatches = m.rawBatches;
-            if (!m.rawBatches) this.logger.warn('kafka_thread_decodes_records_with_kafkajs');
+            this.codecs = { rawBatches: m.rawBatches, batchEncoding: m.batchEncoding };
+            if (!m.rawBatches || !m.batchEncoding) this.logger.warn(this.codecs, 'kafka_thread_codecs_unavailable');
             resolve();
             break;
           case 'failed':
