@@ -16,7 +16,8 @@ import { Redis } from 'ioredis';
 import pino from 'pino';
 import { systemClock } from '@tinycdp/common';
 import { startServer, staticKeyVerifier } from '@tinycdp/http';
-import { BatchingProducer, PRODUCER_CONFIG } from '@tinycdp/kafka';
+import { BatchingProducer } from '@tinycdp/kafka';
+import { ingestProducer } from './lib/ingest-server';
 import { redisKeys } from '@tinycdp/redis';
 import { createIngestApp } from '../services/ingest/src/app';
 import { KafkaSink } from '../services/ingest/src/adapters/kafka-sink';
@@ -101,10 +102,10 @@ export async function runFreshnessBench(opts: { quick: boolean }): Promise<Fresh
 
   const redis = new Redis(REDIS_URL);
   const defsProducer = kafka.producer();
-  const ingestProducer = kafka.producer(PRODUCER_CONFIG);
-  await Promise.all([defsProducer.connect(), ingestProducer.connect()]);
+  const eventsProducer = ingestProducer(kafka);
+  await Promise.all([defsProducer.connect(), eventsProducer.connect()]);
   let processor: Awaited<ReturnType<typeof startProcessor>> | null = null;
-  const batching = new BatchingProducer(ingestProducer);
+  const batching = new BatchingProducer(eventsProducer);
   const server = await startServer(
     createIngestApp({
       sink: new KafkaSink({ producer: batching, topic: iso.topics.events }),
@@ -228,7 +229,7 @@ export async function runFreshnessBench(opts: { quick: boolean }): Promise<Fresh
     await server.close();
     await batching.flush();
     await processor?.stop();
-    await Promise.all([defsProducer.disconnect(), ingestProducer.disconnect()]);
+    await Promise.all([defsProducer.disconnect(), eventsProducer.disconnect()]);
     await deleteRedisPrefix(redis, iso.redisPrefix).catch(() => undefined);
     redis.disconnect();
     await deleteTopics(kafka, iso.topicPrefix);

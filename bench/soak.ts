@@ -27,7 +27,8 @@ import { Redis } from 'ioredis';
 import pino from 'pino';
 import { systemClock } from '@tinycdp/common';
 import { startServer, staticKeyVerifier } from '@tinycdp/http';
-import { BatchingProducer, PRODUCER_CONFIG } from '@tinycdp/kafka';
+import { BatchingProducer } from '@tinycdp/kafka';
+import { ingestProducer } from './lib/ingest-server';
 import { redisKeys } from '@tinycdp/redis';
 import { createIngestApp } from '../services/ingest/src/app';
 import { KafkaSink } from '../services/ingest/src/adapters/kafka-sink';
@@ -184,9 +185,9 @@ export async function runSoakBench(opts: { quick: boolean }): Promise<SoakBenchR
 
   const redis = new Redis(REDIS_URL);
   const defsProducer = kafka.producer();
-  const ingestProducer = kafka.producer(PRODUCER_CONFIG);
-  await Promise.all([defsProducer.connect(), ingestProducer.connect()]);
-  const batching = new BatchingProducer(ingestProducer);
+  const eventsProducer = ingestProducer(kafka);
+  await Promise.all([defsProducer.connect(), eventsProducer.connect()]);
+  const batching = new BatchingProducer(eventsProducer);
   let worker: IpcWorker<{ cmd: 'sample' }, SoakProcessorSample> | null = null;
   let decide: IpcWorker<{ cmd: 'stats' }, SoakDecideStats> | null = null;
   const ingest = await startServer(
@@ -362,7 +363,7 @@ export async function runSoakBench(opts: { quick: boolean }): Promise<SoakBenchR
     await ingest.close();
     await batching.flush().catch(() => undefined);
     await worker?.close();
-    await Promise.all([defsProducer.disconnect(), ingestProducer.disconnect()]).catch(() => undefined);
+    await Promise.all([defsProducer.disconnect(), eventsProducer.disconnect()]).catch(() => undefined);
     await deleteRedisPrefix(redis, iso.redisPrefix).catch(() => undefined);
     redis.disconnect();
     await deleteTopics(kafka, iso.topicPrefix);

@@ -4,7 +4,7 @@
  * TINYCDP_PRODUCE_THREAD decides) with an in-memory write key,
  * on an ephemeral loopback port, producing to `topic`.
  */
-import type { Kafka } from 'kafkajs';
+import type { Kafka, Producer } from 'kafkajs';
 import pino from 'pino';
 import { systemClock } from '@tinycdp/common';
 import { startServer, staticKeyVerifier } from '@tinycdp/http';
@@ -23,8 +23,13 @@ export interface RunningIngest {
   close(): Promise<void>;
 }
 
+/** Ingest's Kafka producer as services/ingest/src/main.ts makes it: on a thread of its own as TINYCDP_PRODUCE_THREAD decides. */
+export function ingestProducer(kafka: Kafka): ThreadedProducer | Producer {
+  return produceThread(process.env.TINYCDP_PRODUCE_THREAD) ? new ThreadedProducer({ clientId: 'bench-ingest', brokers: [...KAFKA_BROKERS] }) : kafka.producer(PRODUCER_CONFIG);
+}
+
 export async function startIngest(kafka: Kafka, topic: string): Promise<RunningIngest> {
-  const producer = produceThread(process.env.TINYCDP_PRODUCE_THREAD) ? new ThreadedProducer({ clientId: 'bench-ingest', brokers: [...KAFKA_BROKERS] }) : kafka.producer(PRODUCER_CONFIG);
+  const producer = ingestProducer(kafka);
   await producer.connect();
   const batching = new BatchingProducer(producer);
   const app = createIngestApp({
