@@ -8,7 +8,7 @@ export { INSTANCE_ASSIGNER, assignByInstance, instanceAssigner } from './instanc
 export { DefinitionsReader, DefinitionsWriter } from './definitions-log';
 export type { DefinitionRecord } from './definitions-log';
 export { BatchingProducer, PRODUCER_CONFIG, type BatchingProducerOptions, type BatchSender, type ProducerRecord } from './batching-producer';
-export { ThreadedProducer, PRODUCE_THREAD_SETTING, produceThread, type KafkaConnection, type RecordsBatch } from './threaded-producer';
+export { ThreadedProducer, PRODUCE_THREAD_SETTING, produceThread, messageFromClone, type KafkaConnection, type RecordsBatch } from './threaded-producer';
 export { encodeRecordBatch, installRecordBatchEncoding } from './record-batch-encoding';
 export { sendRecords, SEND_MAX_RECORDS, SEND_MAX_BYTES } from './send-records';
 export type { RecordProducer } from './send-records';

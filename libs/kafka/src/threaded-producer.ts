@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import type { CompressionTypes, IHeaders } from 'kafkajs';
+import type { CompressionTypes, IHeaders, Message } from 'kafkajs';
 import { AppError } from '@tinycdp/common';
 
 /** The kafkajs client settings a thread can be given (plain data: no functions, no sockets). */
@@ -34,6 +34,29 @@ export type FromProducerThread =
   | { readonly t: 'stopped' };
 
 const THREAD_URL = new URL('./producer-thread.mjs', import.meta.url);
+
+/** Structured clone turns a Buffer into a Uint8Array: kafkajs wants Buffers. */
+function asBuffer<T>(v: T | Uint8Array): T | Buffer {
+  return v instanceof Uint8Array && !Buffer.isBuffer(v) ? Buffer.from(v.buffer, v.byteOffset, v.byteLength) : v;
+}
+
+/** A message as it came through postMessage, as kafkajs takes it (Buffers again, header values too). */
+export function messageFromClone(m: {
+  readonly key?: string | Uint8Array | null;
+  readonly value: string | Uint8Array | null;
+  readonly headers?: Readonly<Record<string, unknown>>;
+}): Message {
+  const out: Message = { key: asBuffer(m.key), value: asBuffer(m.value) };
+  if (m.headers) {
+    const headers: NonNullable<Message['headers']> = {};
+    for (const k of Object.keys(m.headers)) {
+      const v = m.headers[k] as string | Uint8Array | (string | Uint8Array)[] | undefined;
+      headers[k] = Array.isArray(v) ? v.map((x) => asBuffer(x)) : asBuffer(v);
+    }
+    out.headers = headers;
+  }
+  return out;
+}
 
 /** TINYCDP_PRODUCE_THREAD's values: see `produceThread`. */
 export const PRODUCE_THREAD_SETTING = /^(auto|true|false|yes|no|on|off)$/i;

@@ -1,12 +1,7 @@
 /** Messages between ThreadedKafkaEventSource (pipeline thread) and its fetch thread (fetch-thread.ts). */
-/** The kafkajs client settings a thread can be given (plain data: no functions, no sockets). */
-export interface KafkaConnection {
-  readonly clientId: string;
-  readonly brokers: string[];
-  readonly ssl?: boolean;
-  readonly connectionTimeout?: number;
-  readonly requestTimeout?: number;
-}
+import type { KafkaConnection } from '@tinycdp/kafka';
+
+export type { KafkaConnection };
 
 export interface FetchThreadSetup {
   readonly connection: KafkaConnection;

@@ -9,7 +9,7 @@
  */
 import { parentPort } from 'node:worker_threads';
 import { Kafka, logLevel, type Consumer, type Producer } from 'kafkajs';
-import { installRecordBatchEncoding, processorConsumerConfig } from '@tinycdp/kafka';
+import { installRecordBatchEncoding, messageFromClone, processorConsumerConfig } from '@tinycdp/kafka';
 import { packRecords, type PackedRecord } from './packed-records';
 import { installRawRecordBatches, type RawRecordBatch } from './raw-record-batches';
 import type { FetchThreadSetup, FromFetchThread, SendRequest, ToFetchThread } from './fetch-thread-protocol';
@@ -21,8 +21,6 @@ const rawBatches = installRawRecordBatches();
 const batchEncoding = installRecordBatchEncoding();
 const post = (m: FromFetchThread, transfer?: ArrayBuffer[]) => port.postMessage(m, transfer);
 
-/** Structured clone turns a Buffer into a Uint8Array: kafkajs wants Buffers. */
-const asBuffer = <T>(v: T | Uint8Array): T | Buffer => (v instanceof Uint8Array && !Buffer.isBuffer(v) ? Buffer.from(v.buffer, v.byteOffset, v.byteLength) : v);
 
 /**
  * One source's use of this thread, from `start` to `stopped`. The thread outlives it: a stopped
@@ -89,11 +87,7 @@ class Session {
       await this.producer.send({
         topic: r.topic,
         acks: r.acks,
-        messages: r.messages.map((m) => ({
-          key: asBuffer(m.key),
-          value: asBuffer(m.value),
-          ...(m.headers ? { headers: Object.fromEntries(Object.entries(m.headers).map(([k, v]) => [k, asBuffer(v)])) } : {}),
-        })),
+        messages: r.messages.map(messageFromClone),
       });
       post({ t: 'sent', id, error: null });
     } catch (err) {
