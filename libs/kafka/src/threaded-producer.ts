@@ -113,6 +113,7 @@ export class ThreadedProducer {
           resolve(worker);
         } else if (m.t === 'failed') {
           reject(new AppError('unavailable', `Kafka producer could not connect: ${m.error}`, { retriable: true }));
+          void worker.terminate(); // the next send starts another
         } else if (m.t === 'sent') {
           const p = this.pending.get(m.id);
           this.pending.delete(m.id);
