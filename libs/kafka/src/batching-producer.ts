@@ -68,6 +68,11 @@ export const PRODUCER_CONFIG: ProducerConfig = Object.freeze({
   retry: { retries: 4, initialRetryTime: 100, maxRetryTime: 2_000 },
 });
 
+/** What BatchingProducer sends through: a kafkajs Producer, or a ThreadedProducer (threaded-producer.ts). */
+export interface BatchSender {
+  sendBatch(batch: RecordsBatch): Promise<unknown>;
+}
+
 interface Pending {
   readonly topic: string;
   readonly records: readonly ProducerRecord[];
@@ -79,14 +84,9 @@ interface Pending {
 /**
  * Coalesces concurrent `send` calls into one `producer.sendBatch` per linger window (acks = all), and
  * settles each caller's promise with its batch's outcome: `send` resolves only after the broker acked
- * every record of the call. Does not own the producer: the caller connects and disconnects it
- * (build it with PRODUCER_CONFIG).
+ * every record of the call. Does not own the producer: the caller connects and disconnects it (a
+ * kafkajs Producer built with PRODUCER_CONFIG, or a ThreadedProducer, whose thread uses it).
  */
-/** What BatchingProducer sends through: a kafkajs Producer, or a ThreadedProducer (threaded-producer.ts). */
-export interface BatchSender {
-  sendBatch(batch: RecordsBatch): Promise<unknown>;
-}
-
 export class BatchingProducer {
   private readonly producer: BatchSender;
   private readonly lingerMs: number;
