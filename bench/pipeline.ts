@@ -1,5 +1,5 @@
 /**
- * Pipeline benchmark: N events (full 100k, quick 20k; 2,000 users; the seed definitions) sent through
+ * Pipeline benchmark: N events (full 100k over 2,000 users, quick 20k over 400: 50 per user; the seed definitions) sent through
  * the real ingest gateway (POST /v1/batch, 100 per request, untimed: ingest has its own scenario) into
  * an isolated 6-partition events topic; then, per repetition with a fresh consumer group and a fresh
  * Redis key prefix, over exactly those messages:
@@ -105,7 +105,12 @@ export interface ScaleOutResult {
   reps: number;
 }
 
-const USERS = 2_000;
+/**
+ * Events per user (full: 100,000 events over 2,000 users): the quick run keeps the workload's shape —
+ * 20,000 events over 400 users — so per-profile work weighs the same in both.
+ */
+const EVENTS_PER_USER = 50;
+const usersFor = (events: number) => Math.max(1, Math.round(events / EVENTS_PER_USER));
 /** Processor stages whose inclusive CPU the profile report lists (names as they appear in the profile). */
 const STAGE_FUNCTIONS = [
   'processEachBatch',
@@ -288,7 +293,7 @@ async function scaleOut(kafka: Kafka, iso: Isolation, n: number, reps: number, r
   try {
     await createTopics(kafka, warmIso, PARTITIONS);
     await publishDefinitions(producer, warmIso.topics.definitions, seedDefinitions());
-    await throughIngest(kafka, warmIso.topics.events, mixedWorkload(warmup.events, USERS, Date.now(), 14 * DAY, 'plw-', 11));
+    await throughIngest(kafka, warmIso.topics.events, mixedWorkload(warmup.events, usersFor(warmup.events), Date.now(), 14 * DAY, 'plw-', 11));
     let rep = 0;
     const runs = await interleaved(
       reps,
@@ -328,7 +333,7 @@ export async function runPipelineBench(opts: { quick: boolean }): Promise<Pipeli
     await createTopics(kafka, iso, PARTITIONS);
     await producer.connect();
     await publishDefinitions(producer, iso.topics.definitions, seedDefinitions());
-    await throughIngest(kafka, iso.topics.events, mixedWorkload(n, USERS, Date.now(), 14 * DAY, 'pl-'));
+    await throughIngest(kafka, iso.topics.events, mixedWorkload(n, usersFor(n), Date.now(), 14 * DAY, 'pl-'));
     const high = await withAdmin(kafka, (admin) => groupProgress(admin, 'none', iso.topics.events));
     if (high.high !== n) throw new Error(`pre-loaded ${high.high} events, expected ${n}`);
     cpuMeter(); // looks up the broker and Redis pids now, not during a timed run
@@ -362,7 +367,7 @@ export async function runPipelineBench(opts: { quick: boolean }): Promise<Pipeli
     if (summary) {
       writeFileSync(
         `${resultsDir()}/pipeline-profile.md`,
-        profileMarkdown(`Processor CPU profile — ${n.toLocaleString('en-US')} events, ${USERS} users, ${PARTITIONS} partitions`, summary, [
+        profileMarkdown(`Processor CPU profile — ${n.toLocaleString('en-US')} events, ${usersFor(n)} users, ${PARTITIONS} partitions`, summary, [
           `Recorded ${new Date().toISOString()} by \`npm run bench${opts.quick ? ' -- --quick' : ''}\` (bench/pipeline.ts): one untimed processor run`,
           `over the pre-loaded topic, main thread sampled every 0.5 ms with node:inspector (open \`pipeline.cpuprofile\` in Chrome DevTools / speedscope).`,
           `Rate under the profiler: ${Math.round(profiled.eps)} events/s (timed runs: median ${Math.round(median(proc))}; raw consume ${Math.round(median(base))}).`,
@@ -391,7 +396,7 @@ export async function runPipelineBench(opts: { quick: boolean }): Promise<Pipeli
     const areas = (summary as ProfileSummary | null)?.areas ?? [];
     return {
       events: n,
-      users: USERS,
+      users: usersFor(n),
       events_per_s: Math.round(median(proc)),
       baseline_events_per_s: Math.round(median(base)),
       ratio: round(median(ratios), 3),
