@@ -17,11 +17,11 @@ import pino from 'pino';
 import { systemClock } from '@tinycdp/common';
 import { startServer, staticKeyVerifier } from '@tinycdp/http';
 import { BatchingProducer } from '@tinycdp/kafka';
-import { ingestProducer } from './lib/ingest-server';
 import { redisKeys } from '@tinycdp/redis';
 import { createIngestApp } from '../services/ingest/src/app';
 import { KafkaSink } from '../services/ingest/src/adapters/kafka-sink';
 import { forkWorker } from './lib/child';
+import { ingestProducer } from './lib/ingest-server';
 import type { RunRequest, RunResult, WorkerSetup } from './lib/freshness-worker';
 import { publishDefinitions, startProcessor, type StageTimes } from './lib/processor-harness';
 import {
