@@ -10,6 +10,7 @@ export type { DefinitionRecord } from './definitions-log';
 export { BatchingProducer, PRODUCER_CONFIG, type BatchingProducerOptions, type BatchSender, type ProducerRecord } from './batching-producer';
 export { ThreadedProducer, PRODUCE_THREAD_SETTING, produceThread, messageFromClone, type KafkaConnection, type RecordsBatch } from './threaded-producer';
 export { encodeRecordBatch, installRecordBatchEncoding } from './record-batch-encoding';
+export { kafkajsModules } from './kafkajs-modules';
 export { sendRecords, SEND_MAX_RECORDS, SEND_MAX_BYTES } from './send-records';
 export type { RecordProducer } from './send-records';
 export {

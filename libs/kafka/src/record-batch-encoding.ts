@@ -13,6 +13,7 @@
  * by `src/protocol/requests/produce/v3/request.js` when it loads — so install before the first produce.
  */
 import { createRequire } from 'node:module';
+import { kafkajsModules } from './kafkajs-modules';
 
 type HeaderValue = Buffer | string | null | undefined;
 
@@ -205,24 +206,13 @@ interface KafkajsEncoder {
  * the original encoders) or its files are not where 2.2.4 has them.
  */
 export function installRecordBatchEncoding(): boolean {
-  let recordPath: string;
-  let batchPath: string;
-  let producePath: string;
-  let encoderPath: string;
-  try {
-    recordPath = require.resolve('kafkajs/src/protocol/recordBatch/record/v0');
-    batchPath = require.resolve('kafkajs/src/protocol/recordBatch/v0');
-    producePath = require.resolve('kafkajs/src/protocol/requests/produce/v3/request');
-    encoderPath = require.resolve('kafkajs/src/protocol/encoder');
-  } catch {
-    return false;
-  }
-  if (require.cache[producePath] !== undefined) return false;
-  const originalRecord = require(recordPath) as ((f: RecordFields) => unknown) & { pending?: true };
-  const batchModule = require(batchPath) as { RecordBatch: (p: Record<string, unknown>) => Promise<unknown> };
-  const Encoder = require(encoderPath) as { prototype: object };
-  const recordModule = require.cache[recordPath];
-  if (typeof originalRecord !== 'function' || typeof batchModule.RecordBatch !== 'function' || recordModule === undefined) return false;
+  const modules = kafkajsModules(['protocol/recordBatch/record/v0', 'protocol/recordBatch/v0', 'protocol/encoder'], 'protocol/requests/produce/v3/request');
+  if (modules === null) return false;
+  const [recordModule, batchModuleRecord, encoderModule] = modules as [NodeJS.Module, NodeJS.Module, NodeJS.Module];
+  const originalRecord = recordModule.exports as ((f: RecordFields) => unknown) & { pending?: true };
+  const batchModule = batchModuleRecord.exports as { RecordBatch: (p: Record<string, unknown>) => Promise<unknown> };
+  const Encoder = encoderModule.exports as { prototype: object };
+  if (typeof originalRecord !== 'function' || typeof batchModule.RecordBatch !== 'function') return false;
   if (originalRecord.pending) return true;
   const originalBatch = batchModule.RecordBatch;
   const record = Object.assign((fields: RecordFields) => new PendingRecord(fields), { pending: true as const });

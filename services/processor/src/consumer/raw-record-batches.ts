@@ -17,7 +17,7 @@
  * the fetch lists some — transactional batches never take this path, so a raw batch is never dropped). The kafkajs Batch keeps a raw
  * batch whose last offset is at or above the fetch offset; `packRecords` drops its records below it.
  */
-import { createRequire } from 'node:module';
+import { kafkajsModules } from '@tinycdp/kafka';
 
 /** All records of one plain record batch, read in place (see the module comment). */
 export interface RawRecordBatch {
@@ -98,26 +98,17 @@ export function readRawRecordBatch(decoder: KafkaDecoder): RawRecordBatch | null
   };
 }
 
-const require = createRequire(import.meta.url);
-
 /**
  * Makes this thread's kafkajs hand plain record batches over as RawRecordBatch (see the module comment).
  * False — nothing changed — when kafkajs' fetch decoding was loaded already (it holds the original
  * decoder) or its files are not where 2.2.4 has them.
  */
 export function installRawRecordBatches(): boolean {
-  let decoderPath: string;
-  let messagesPath: string;
-  try {
-    decoderPath = require.resolve('kafkajs/src/protocol/recordBatch/v0/decoder');
-    messagesPath = require.resolve('kafkajs/src/protocol/requests/fetch/v4/decodeMessages');
-  } catch {
-    return false;
-  }
-  if (require.cache[messagesPath] !== undefined) return false;
-  const original = require(decoderPath) as BatchDecoder;
-  const mod = require.cache[decoderPath];
-  if (typeof original !== 'function' || mod === undefined) return false;
+  const modules = kafkajsModules(['protocol/recordBatch/v0/decoder'], 'protocol/requests/fetch/v4/decodeMessages');
+  if (modules === null) return false;
+  const mod = modules[0]!;
+  const original = mod.exports as BatchDecoder;
+  if (typeof original !== 'function') return false;
   if ((original as { raw?: true }).raw) return true;
   const patched: BatchDecoder & { raw?: true } = (decoder) => {
     const raw = readRawRecordBatch(decoder);
